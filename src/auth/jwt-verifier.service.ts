@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import type { AppConfig } from '../config/herald-config.js';
+import { TokenInvalidError } from '../errors/app.errors.js';
+import type { Identity, Scope } from '../connections/identity.js';
+
+/** Verified JWT contents kept on a connection. */
+export interface VerifiedToken {
+  identity: Identity;
+  /** `iat` in seconds, when present; revocation compares it with the revocation time. */
+  issuedAt?: number;
+  expiresAt: number;
+}
+
+const SCOPES: readonly Scope[] = ['subscribe', 'publish'];
+
+function stringArray(value: unknown, claim: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw new TokenInvalidError(`claim "${claim}" must be an array of strings`);
+  }
+  return value;
+}
+
+function optionalString(value: unknown, claim: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new TokenInvalidError(`claim "${claim}" must be a non-empty string`);
+  return value;
+}
+
+/**
+ * HS256 JWTs signed with the app's secret: `exp` required, `aud` must contain the app's audience,
+ * `sub` non-empty; `sid`, `jti`, `scope`, `authorizedChannels` optional. Errors say what was wrong.
+ */
+@Injectable()
+export class JwtVerifier {
+  constructor(private readonly jwt: JwtService) {}
+
+  verify(token: string | undefined, app: AppConfig): VerifiedToken {
+    if (!token) throw new TokenInvalidError('token missing');
+    let claims: Record<string, unknown>;
+    try {
+      claims = this.jwt.verify<Record<string, unknown>>(token, {
+        secret: app.secret,
+        algorithms: ['HS256'],
+        audience: app.jwtAudience,
+        clockTolerance: 30,
+      });
+    } catch (error) {
+      throw new TokenInvalidError(describeJwtError(error, app.jwtAudience));
+    }
+    if (typeof claims.exp !== 'number') throw new TokenInvalidError('token has no exp claim');
+    const sub = claims.sub;
+    if (typeof sub !== 'string' || sub === '') throw new TokenInvalidError('token has no sub claim');
+    const scope = stringArray(claims.scope, 'scope') ?? [];
+    const unknownScope = scope.find((item) => !SCOPES.includes(item as Scope));
+    if (unknownScope !== undefined) throw new TokenInvalidError(`unknown scope "${unknownScope}"`);
+    const authorizedChannels = stringArray(claims.authorizedChannels, 'authorizedChannels');
+    const identity: Identity = {
+      tenant: app.id,
+      userId: sub,
+      scopes: scope as Scope[],
+      ...(authorizedChannels && { authorizedChannels }),
+    };
+    const sessionId = optionalString(claims.sid, 'sid');
+    const tokenId = optionalString(claims.jti, 'jti');
+    if (sessionId) identity.sessionId = sessionId;
+    if (tokenId) identity.tokenId = tokenId;
+    return {
+      identity,
+      expiresAt: claims.exp,
+      ...(typeof claims.iat === 'number' && { issuedAt: claims.iat }),
+    };
+  }
+}
+
+function describeJwtError(error: unknown, audience: string): string {
+  const name = (error as { name?: string }).name;
+  const message = (error as { message?: string }).message ?? '';
+  if (name === 'TokenExpiredError') return 'token expired';
+  if (name === 'NotBeforeError') return 'token not active yet';
+  if (message.includes('audience')) return `token audience must include "${audience}"`;
+  if (message.includes('signature')) return 'invalid token signature';
+  if (message.includes('algorithm')) return 'token algorithm must be HS256';
+  if (message.includes('malformed') || message.includes('jwt must be')) return 'malformed token';
+  return `invalid token (${message})`;
+}

@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module.js';
+import type { HeraldSettings } from './config/herald-config.js';
+import { LifecycleState } from './health/lifecycle-state.service.js';
+import { ShutdownService } from './health/shutdown.service.js';
+import { HeraldWsAdapter } from './ws/herald-ws.adapter.js';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+function nestLogLevels(level: HeraldSettings['logLevel']): LogLevel[] {
+  const mapped: LogLevel = level === 'info' ? 'log' : level === 'trace' ? 'verbose' : level;
+  return LEVELS.slice(0, LEVELS.indexOf(mapped) + 1);
+}
+
+/** Creates and configures (but does not start) a Herald app; shared by `main.ts` and the tests. */
+export async function createHeraldApp(settings: HeraldSettings): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(settings), {
+    rawBody: true,
+    bodyParser: false,
+    logger: nestLogLevels(settings.logLevel),
+  });
+  app.useBodyParser('json', { limit: settings.maxBodyBytes });
+  app.useWebSocketAdapter(new HeraldWsAdapter(app, { maxPayload: settings.maxFrameBytes }));
+  return app;
+}
+
+/** Starts listening and marks the node ready. */
+export async function listen(app: INestApplication, settings: HeraldSettings, port = settings.port): Promise<string> {
+  await app.listen(port, settings.host);
+  app.get(LifecycleState).markReady();
+  const address = app.getHttpServer().address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  return `http://${settings.host}:${actualPort}`;
+}
+
+/** SIGTERM: readiness 503, clients told to reconnect, then close and exit 0 within the grace period. */
+export async function drainAndClose(app: INestApplication, settings: HeraldSettings): Promise<void> {
+  const logger = new Logger('Herald');
+  await app.get(ShutdownService).drain(Math.max(0, settings.shutdownGraceMs - 500));
+  await app.close();
+  logger.log('Stopped');
+}

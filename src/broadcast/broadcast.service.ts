@@ -1,0 +1,140 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Subject, Subscription, type Observable } from 'rxjs';
+import { CLUSTER_TRANSPORT, type ClusterTransport } from '../cluster/cluster.transport.js';
+import { randomId } from '../common/ids.js';
+import { AppRegistry } from '../config/app-registry.service.js';
+import { HeraldConfig } from '../config/herald-config.js';
+import { AppNotFoundError, ValidationFailedError } from '../errors/app.errors.js';
+import type { Envelope, Target } from './envelope.js';
+
+/** What a publisher provides; the service adds id, times and sequence. */
+export interface PublishRequest {
+  tenant: string;
+  target: Target;
+  event: string;
+  data: unknown;
+  origin: Envelope['origin'];
+  excludeConnectionId?: string;
+  senderUserId?: string;
+}
+
+/** Assigns channel positions before an envelope leaves the node (history/recovery, issue 4). */
+export interface EnvelopeStamp {
+  stamp(envelope: Envelope): Promise<void> | void;
+}
+
+/** One tenant's stream: a private Subject plus a bounded ring of its latest envelopes. */
+class TenantStream {
+  readonly subject = new Subject<Envelope>();
+  private readonly ring: (Envelope | undefined)[];
+  private next = 0;
+  seq = 0;
+
+  constructor(private readonly capacity: number) {
+    this.ring = new Array<Envelope | undefined>(capacity);
+  }
+
+  push(envelope: Envelope): void {
+    this.ring[this.next] = envelope;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  /** Oldest first. */
+  recent(): Envelope[] {
+    const out: Envelope[] = [];
+    for (let i = 0; i < this.capacity; i++) {
+      const envelope = this.ring[(this.next + i) % this.capacity];
+      if (envelope) out.push(envelope);
+    }
+    return out;
+  }
+}
+
+/**
+ * The core: publishers hand envelopes here, the cluster transport carries them to every node, and each
+ * node feeds them into per-tenant Subjects (with a per-tenant sequence and a bounded buffer) that the
+ * delivery path subscribes to. Knows no wire format.
+ */
+@Injectable()
+export class BroadcastService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Broadcast');
+  private readonly streams = new Map<string, TenantStream>();
+  private readonly stamps: EnvelopeStamp[] = [];
+  private transportSubscription?: Subscription;
+
+  constructor(
+    @Inject(CLUSTER_TRANSPORT) private readonly transport: ClusterTransport,
+    private readonly apps: AppRegistry,
+    private readonly config: HeraldConfig,
+  ) {
+    for (const app of apps.all()) this.streams.set(app.id, new TenantStream(config.tenantBufferSize));
+  }
+
+  onModuleInit(): void {
+    this.transportSubscription = this.transport.envelopes$.subscribe((envelope) => this.ingest(envelope));
+  }
+
+  onModuleDestroy(): void {
+    this.transportSubscription?.unsubscribe();
+    for (const stream of this.streams.values()) stream.subject.complete();
+  }
+
+  /** Registers a stamp that runs on every envelope before it is published (e.g. channel history). */
+  addStamp(stamp: EnvelopeStamp): void {
+    this.stamps.push(stamp);
+  }
+
+  /**
+   * Publishes within one tenant. Resolves with the envelope once the cluster accepted it; rejects with a
+   * typed error (unknown tenant, transport down) and then nothing was delivered.
+   */
+  async publish(request: PublishRequest): Promise<Envelope> {
+    if (!this.apps.findById(request.tenant)) throw new AppNotFoundError(`unknown app ${request.tenant}`);
+    if (request.target.kind === 'predicate' && this.transport.kind !== 'local') {
+      throw new ValidationFailedError('function predicates cannot cross nodes; use a filter target');
+    }
+    const now = Date.now();
+    const envelope: Envelope = {
+      id: randomId(),
+      tenant: request.tenant,
+      target: request.target,
+      event: request.event,
+      data: request.data,
+      createTime: new Date(now).toISOString(),
+      publishedAt: now,
+      origin: request.origin,
+      ...(request.excludeConnectionId !== undefined && { excludeConnectionId: request.excludeConnectionId }),
+      ...(request.senderUserId !== undefined && { senderUserId: request.senderUserId }),
+    };
+    for (const stamp of this.stamps) await stamp.stamp(envelope);
+    await this.transport.publish(envelope);
+    return envelope;
+  }
+
+  /** The live envelopes of one tenant on this node. */
+  stream(tenant: string): Observable<Envelope> {
+    const stream = this.streams.get(tenant);
+    if (!stream) throw new AppNotFoundError(`unknown app ${tenant}`);
+    return stream.subject.asObservable();
+  }
+
+  /** The tenant's buffered latest envelopes (oldest first), each with its per-tenant `seq`. */
+  recent(tenant: string): Envelope[] {
+    return this.streams.get(tenant)?.recent() ?? [];
+  }
+
+  tenants(): string[] {
+    return [...this.streams.keys()];
+  }
+
+  private ingest(envelope: Envelope): void {
+    const stream = this.streams.get(envelope.tenant);
+    if (!stream) {
+      this.logger.warn(`Dropped an envelope for unknown tenant ${envelope.tenant}`);
+      return;
+    }
+    envelope.seq = ++stream.seq;
+    stream.push(envelope);
+    stream.subject.next(envelope);
+  }
+}

@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import type { ProtocolCodec, RestartSignal } from '../broadcast/codec.js';
+import type { Envelope } from '../broadcast/envelope.js';
+import { randomId } from '../common/ids.js';
+import { BUS_LAGGED_CMD, type BusFrame, type BusFrameParse } from './bus.frames.js';
+
+export function busFrame(id: string | null, cmd: string, data: unknown): string {
+  return `{"id":${JSON.stringify(id)},"cmd":${JSON.stringify(cmd)},"data":${JSON.stringify(data ?? null)}}`;
+}
+
+/** The bus wire format: `{id, cmd, data}` JSON text frames. */
+@Injectable()
+export class BusCodec implements ProtocolCodec {
+  readonly protocol = 'bus' as const;
+  /** 1012 "service restart": the Cloudillo client reconnects (it only stops on 1008 and 4xxx). */
+  readonly restart: RestartSignal = { code: 1012, reason: 'Service restart' };
+
+  /** Every target reaches bus clients; a channel message only reaches those subscribed to it. */
+  encode(envelope: Envelope): string {
+    return busFrame(envelope.id, envelope.event, envelope.data);
+  }
+
+  lagNotice(skipped: number): string {
+    return busFrame(randomId(), BUS_LAGGED_CMD, { skipped });
+  }
+
+  ack(id: string, status: 'ok' | 'pong'): string {
+    return busFrame(id, 'ack', { status });
+  }
+
+  error(id: string | null, message: string): string {
+    return busFrame(id, 'error', { code: 'invalid_message', message });
+  }
+
+  /** Narrows untrusted input; says exactly what was wrong and echoes the id when readable. */
+  parse(raw: string): BusFrameParse {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { ok: false, id: null, message: 'frame is not valid JSON' };
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return { ok: false, id: null, message: 'frame must be a JSON object {id, cmd, data}' };
+    }
+    const candidate = value as Record<string, unknown>;
+    const id = typeof candidate.id === 'string' ? candidate.id : null;
+    if (typeof candidate.id !== 'string') return { ok: false, id, message: '"id" must be a string' };
+    if (typeof candidate.cmd !== 'string' || candidate.cmd === '') return { ok: false, id, message: '"cmd" must be a non-empty string' };
+    if (!('data' in candidate)) return { ok: false, id, message: '"data" is required' };
+    const frame: BusFrame = { id: candidate.id, cmd: candidate.cmd, data: candidate.data };
+    return { ok: true, frame };
+  }
+}

@@ -1,0 +1,65 @@
+import { Logger } from '@nestjs/common';
+import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import type { IncomingMessage } from 'node:http';
+import type { RawData, WebSocket } from 'ws';
+import { SocketAuthenticator, SocketRejectedError } from '../auth/socket-authenticator.service.js';
+import type { Connection } from '../connections/connection.js';
+import { ConnectionLifecycle } from '../connections/connection-lifecycle.service.js';
+import { LifecycleState } from '../health/lifecycle-state.service.js';
+import { BusCodec } from './bus.codec.js';
+
+/**
+ * `/ws/bus`: Cloudillo's tenant bus. Authenticated at the upgrade (JWT; 4401 / 4404 close right after
+ * it otherwise), registered per (tenant, user, session, token); every client frame gets exactly one
+ * reply: an ack, or an error frame for malformed input (the socket stays open).
+ */
+@WebSocketGateway({ path: '/ws/bus' })
+export class BusGateway implements OnGatewayConnection {
+  private readonly logger = new Logger('BusGateway');
+
+  constructor(
+    private readonly auth: SocketAuthenticator,
+    private readonly lifecycle: ConnectionLifecycle,
+    private readonly codec: BusCodec,
+    private readonly state: LifecycleState,
+  ) {}
+
+  handleConnection(socket: WebSocket, request: IncomingMessage): void {
+    if (!this.state.acceptingConnections) {
+      socket.close(this.codec.restart.code, this.codec.restart.reason);
+      return;
+    }
+    let identity;
+    try {
+      identity = this.auth.authenticate(request).token.identity;
+    } catch (error) {
+      if (error instanceof SocketRejectedError) {
+        socket.close(error.closeCode, error.reason.slice(0, 120));
+        return;
+      }
+      throw error;
+    }
+    const connection = this.lifecycle.attach({ socket, identity, protocol: 'bus', codec: this.codec, session: null });
+    socket.on('message', (data: RawData, isBinary: boolean) => this.onFrame(connection, data, isBinary));
+  }
+
+  private onFrame(connection: Connection, data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      connection.sendText(this.codec.error(null, 'binary frames are not supported; send JSON text'));
+      return;
+    }
+    const parsed = this.codec.parse(data.toString());
+    if (!parsed.ok) {
+      connection.sendText(this.codec.error(parsed.id, parsed.message));
+      return;
+    }
+    const { frame } = parsed;
+    if (frame.cmd === 'ping') {
+      connection.sendText(this.codec.ack(frame.id, 'pong'));
+      return;
+    }
+    // The bus is a generic transport: other cmds are acknowledged, not routed (as in Cloudillo).
+    this.logger.debug(`bus cmd "${frame.cmd}" from ${connection.id}`);
+    connection.sendText(this.codec.ack(frame.id, 'ok'));
+  }
+}

@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { ConfigInvalidError } from './config.errors.js';
+import { appSchema, settingsFileSchema, type SettingsFile } from './config.schema.js';
+import type { AppConfig, HeraldSettings } from './herald-config.js';
+
+type Env = Record<string, string | undefined>;
+
+/** The embedded development app: usable out of the box, insecure by design (a warning is logged). */
+export const DEV_APP = {
+  id: 'app-id',
+  key: 'app-key',
+  secret: 'app-secret',
+  apiKeys: ['app-api-key'],
+  jwtAudience: 'broadcaster',
+  enableClientMessages: true,
+} as const;
+
+const DEFAULTS = {
+  port: 6001,
+  host: '0.0.0.0',
+  logLevel: 'info',
+  adapter: 'local',
+  redisUrl: 'redis://127.0.0.1:6379',
+  natsUrl: 'nats://127.0.0.1:4222',
+  pingIntervalMs: 30_000,
+  outboxSize: 128,
+  socketHighWaterMark: 1024 * 1024,
+  maxFrameBytes: 64 * 1024,
+  maxBodyBytes: 64 * 1024,
+  tenantBufferSize: 128,
+  revocationTtlSeconds: 86_400,
+  authTimeoutMs: 30_000,
+  shutdownGraceMs: 10_000,
+} as const satisfies Omit<HeraldSettings, 'apps' | 'usingDevDefaults'>;
+
+/** Env variable → settings key, with how to read it. */
+const ENV_KEYS = {
+  PORT: ['port', 'int'],
+  HOST: ['host', 'string'],
+  LOG_LEVEL: ['logLevel', 'string'],
+  HERALD_ADAPTER: ['adapter', 'string'],
+  REDIS_URL: ['redisUrl', 'string'],
+  NATS_URL: ['natsUrl', 'string'],
+  HERALD_PING_INTERVAL_MS: ['pingIntervalMs', 'int'],
+  HERALD_OUTBOX_SIZE: ['outboxSize', 'int'],
+  HERALD_SOCKET_HIGH_WATER_MARK: ['socketHighWaterMark', 'int'],
+  HERALD_MAX_FRAME_BYTES: ['maxFrameBytes', 'int'],
+  HERALD_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
+  HERALD_TENANT_BUFFER_SIZE: ['tenantBufferSize', 'int'],
+  HERALD_REVOCATION_TTL_SECONDS: ['revocationTtlSeconds', 'int'],
+  HERALD_AUTH_TIMEOUT_MS: ['authTimeoutMs', 'int'],
+  HERALD_SHUTDOWN_GRACE_MS: ['shutdownGraceMs', 'int'],
+} as const satisfies Record<string, readonly [keyof SettingsFile, 'int' | 'string']>;
+
+function describe(prefix: string, error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    return `${path || '(root)'}: ${issue.message}`;
+  });
+}
+
+function readFileSettings(env: Env, problems: string[], read: (path: string) => string): Record<string, unknown> {
+  const path = env.HERALD_CONFIG;
+  if (!path) return {};
+  try {
+    const parsed: unknown = JSON.parse(read(path));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      problems.push(`HERALD_CONFIG (${path}): must hold a JSON object`);
+      return {};
+    }
+    return parsed as Record<string, unknown>;
+  } catch (error) {
+    problems.push(`HERALD_CONFIG (${path}): ${(error as Error).message}`);
+    return {};
+  }
+}
+
+function readEnvSettings(env: Env, problems: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, [key, kind]] of Object.entries(ENV_KEYS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (kind === 'int') {
+      if (!/^-?\d+$/.test(raw.trim())) {
+        problems.push(`${name}: expected an integer, got "${raw}"`);
+        continue;
+      }
+      out[key] = Number(raw);
+    } else {
+      out[key] = raw;
+    }
+  }
+  if (env.HERALD_APPS !== undefined && env.HERALD_APPS !== '') {
+    try {
+      out.apps = JSON.parse(env.HERALD_APPS);
+    } catch (error) {
+      problems.push(`HERALD_APPS: not valid JSON (${(error as Error).message})`);
+    }
+  }
+  return out;
+}
+
+function normalizeApp(app: z.infer<typeof appSchema>): AppConfig {
+  const { webhooks, ...rest } = app;
+  return {
+    ...rest,
+    webhooks: webhooks.map((hook) => ({
+      url: hook.url,
+      eventTypes: hook.eventTypes ?? hook.event_types ?? [],
+      filter: hook.filter && {
+        channelNameStartsWith: hook.filter.channel_name_starts_with,
+        channelNameEndsWith: hook.filter.channel_name_ends_with,
+      },
+      headers: hook.headers ?? {},
+    })),
+  };
+}
+
+function checkDuplicates(apps: AppConfig[], problems: string[]): void {
+  const seen = { id: new Map<string, number>(), key: new Map<string, number>(), apiKey: new Map<string, number>() };
+  apps.forEach((app, index) => {
+    const note = (kind: keyof typeof seen, value: string, field: string) => {
+      const first = seen[kind].get(value);
+      if (first !== undefined) problems.push(`apps.${index}.${field}: duplicate of apps.${first} ("${kind === 'apiKey' ? '…' : value}")`);
+      else seen[kind].set(value, index);
+    };
+    note('id', app.id, 'id');
+    note('key', app.key, 'key');
+    app.apiKeys.forEach((apiKey, k) => note('apiKey', apiKey, `apiKeys.${k}`));
+  });
+}
+
+/**
+ * Loads settings once: defaults ← `HERALD_CONFIG` file ← environment. Every problem is collected
+ * and thrown together so an operator fixes them in one go.
+ */
+export function loadSettings(env: Env = process.env, read = (path: string) => readFileSync(path, 'utf8')): HeraldSettings {
+  const problems: string[] = [];
+  const merged = { ...readFileSettings(env, problems, read), ...readEnvSettings(env, problems) };
+  const parsed = settingsFileSchema.safeParse(merged);
+  if (!parsed.success) problems.push(...describe('', parsed.error));
+  const file: SettingsFile = parsed.success ? parsed.data : {};
+
+  let apps: AppConfig[] = [];
+  const rawApps = merged.apps;
+  const usingDevDefaults = rawApps === undefined;
+  if (Array.isArray(rawApps)) {
+    if (rawApps.length === 0) problems.push('apps: at least one app is required');
+    rawApps.forEach((raw, index) => {
+      const app = appSchema.safeParse(raw);
+      if (app.success) apps.push(normalizeApp(app.data));
+      else problems.push(...describe(`apps.${index}`, app.error));
+    });
+    checkDuplicates(apps, problems);
+  } else if (usingDevDefaults) {
+    apps = [normalizeApp(appSchema.parse(DEV_APP))];
+  }
+
+  if (problems.length > 0) throw new ConfigInvalidError(problems);
+  return { ...DEFAULTS, ...file, apps, usingDevDefaults };
+}

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+const count = z.number().int().min(-1);
+
+/** Accepts camelCase (Herald, soketi) and snake_case (soketi webhooks) spellings. */
+const webhookSchema = z
+  .object({
+    url: z.url(),
+    event_types: z.array(z.string()).optional(),
+    eventTypes: z.array(z.string()).optional(),
+    filter: z
+      .object({
+        channel_name_starts_with: z.string().optional(),
+        channel_name_ends_with: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+
+export const appSchema = z
+  .object({
+    id: z.string().min(1),
+    key: z.string().min(1),
+    secret: z.string().min(1),
+    apiKeys: z.array(z.string().min(8)).default([]),
+    jwtAudience: z.string().min(1).default('broadcaster'),
+    enabled: z.boolean().default(true),
+    maxConnections: count.default(-1),
+    enableClientMessages: z.boolean().default(false),
+    maxClientEventsPerSecond: count.default(10),
+    maxBackendEventsPerSecond: count.default(-1),
+    maxReadRequestsPerSecond: count.default(-1),
+    maxPresenceMembersPerChannel: count.default(100),
+    maxPresenceMemberSizeInKb: z.number().positive().default(2),
+    maxChannelNameLength: z.number().int().positive().default(200),
+    maxEventNameLength: z.number().int().positive().default(200),
+    maxEventPayloadInKb: z.number().positive().default(10),
+    maxEventChannelsAtOnce: z.number().int().positive().default(100),
+    maxEventBatchSize: z.number().int().positive().default(10),
+    enableUserAuthentication: z.boolean().default(false),
+    userAuthenticationTimeout: z.number().int().positive().default(30_000),
+    enableSubscriptionCount: z.boolean().default(false),
+    allowedOrigins: z.array(z.string()).default([]),
+    webhooks: z.array(webhookSchema).default([]),
+    historySize: z.number().int().min(0).default(128),
+    historyTtlSeconds: z.number().int().min(0).default(300),
+    authorizeUrl: z.url().optional(),
+  })
+  .strict();
+
+export const settingsFileSchema = z
+  .object({
+    port: z.number().int().min(1).max(65535).optional(),
+    host: z.string().min(1).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).optional(),
+    apps: z.array(z.unknown()).optional(),
+    adapter: z.enum(['local', 'redis', 'nats']).optional(),
+    redisUrl: z.string().optional(),
+    natsUrl: z.string().optional(),
+    pingIntervalMs: z.number().int().positive().optional(),
+    outboxSize: z.number().int().min(1).optional(),
+    socketHighWaterMark: z.number().int().min(1024).optional(),
+    maxFrameBytes: z.number().int().min(256).optional(),
+    maxBodyBytes: z.number().int().min(256).optional(),
+    tenantBufferSize: z.number().int().min(1).optional(),
+    revocationTtlSeconds: z.number().int().positive().optional(),
+    authTimeoutMs: z.number().int().positive().optional(),
+    shutdownGraceMs: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export type SettingsFile = z.infer<typeof settingsFileSchema>;

@@ -1,0 +1,101 @@
+/** Where a webhook goes and which events it wants (soketi's app schema). */
+export interface WebhookConfig {
+  url: string;
+  eventTypes: string[];
+  filter?: { channelNameStartsWith?: string; channelNameEndsWith?: string };
+  headers: Record<string, string>;
+}
+
+/**
+ * One tenant. Field names follow soketi's app schema so a soketi app config works as is;
+ * `-1` means unlimited where a limit is a count or a rate.
+ */
+export interface AppConfig {
+  id: string;
+  key: string;
+  secret: string;
+  /** Bearer keys accepted by the REST API for this app. */
+  apiKeys: string[];
+  /** `aud` a WebSocket JWT must contain. Default `broadcaster`. */
+  jwtAudience: string;
+  enabled: boolean;
+  /** Connections across the cluster; -1 = unlimited. */
+  maxConnections: number;
+  enableClientMessages: boolean;
+  maxClientEventsPerSecond: number;
+  maxBackendEventsPerSecond: number;
+  maxReadRequestsPerSecond: number;
+  maxPresenceMembersPerChannel: number;
+  maxPresenceMemberSizeInKb: number;
+  maxChannelNameLength: number;
+  maxEventNameLength: number;
+  maxEventPayloadInKb: number;
+  maxEventChannelsAtOnce: number;
+  maxEventBatchSize: number;
+  enableUserAuthentication: boolean;
+  /** Milliseconds a Pusher connection has to sign in when user authentication is on. */
+  userAuthenticationTimeout: number;
+  enableSubscriptionCount: boolean;
+  /** Origins allowed to open WebSockets; empty = any. `*` wildcards allowed. */
+  allowedOrigins: string[];
+  webhooks: WebhookConfig[];
+  /** Messages kept per channel for recovery. Default 128. */
+  historySize: number;
+  historyTtlSeconds: number;
+  /** Optional topic-join authorization callback (RoadRunner worker model). */
+  authorizeUrl?: string;
+}
+
+export type AdapterKind = 'local' | 'redis' | 'nats';
+
+/** Server-wide settings, loaded once from env and `HERALD_CONFIG` (env wins) and validated. */
+export interface HeraldSettings {
+  port: number;
+  host: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** True when no app was configured and the insecure dev app is in use. */
+  usingDevDefaults: boolean;
+  apps: AppConfig[];
+  adapter: AdapterKind;
+  redisUrl: string;
+  natsUrl: string;
+  /** WebSocket ping frame interval; a peer missing two is terminated. Default 30 000. */
+  pingIntervalMs: number;
+  /** Messages a lagging connection may have queued before the oldest are skipped. Default 128. */
+  outboxSize: number;
+  /** Socket send-buffer bytes above which frames wait in the outbox. Default 1 MiB. */
+  socketHighWaterMark: number;
+  /** Largest inbound WebSocket frame; bigger closes with 1009. Default 64 KiB. */
+  maxFrameBytes: number;
+  /** Largest REST body; bigger answers 413. Default 64 KiB. */
+  maxBodyBytes: number;
+  /** Envelopes kept per tenant in the BroadcastService ring. Default 128. */
+  tenantBufferSize: number;
+  /** How long a revocation keeps blocking older tokens (the longest token lifetime). Default 86 400. */
+  revocationTtlSeconds: number;
+  /** Time a WS client on /ws/rpc has to authenticate. Default 30 000. */
+  authTimeoutMs: number;
+  /** Upper bound for a graceful drain after SIGTERM. Default 10 000. */
+  shutdownGraceMs: number;
+}
+
+/** DI token and type of the validated settings (an abstract class so it can be injected without a Symbol). */
+export abstract class HeraldConfig implements HeraldSettings {
+  abstract port: number;
+  abstract host: string;
+  abstract logLevel: HeraldSettings['logLevel'];
+  abstract usingDevDefaults: boolean;
+  abstract apps: AppConfig[];
+  abstract adapter: AdapterKind;
+  abstract redisUrl: string;
+  abstract natsUrl: string;
+  abstract pingIntervalMs: number;
+  abstract outboxSize: number;
+  abstract socketHighWaterMark: number;
+  abstract maxFrameBytes: number;
+  abstract maxBodyBytes: number;
+  abstract tenantBufferSize: number;
+  abstract revocationTtlSeconds: number;
+  abstract authTimeoutMs: number;
+  abstract shutdownGraceMs: number;
+}

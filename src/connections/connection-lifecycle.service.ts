@@ -1,0 +1,84 @@
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { WebSocket } from 'ws';
+import type { ProtocolCodec } from '../broadcast/codec.js';
+import { HeraldConfig } from '../config/herald-config.js';
+import { Connection } from './connection.js';
+import { ConnectionRegistry } from './connection-registry.service.js';
+import type { Identity, ProtocolName } from './identity.js';
+import { randomId } from '../common/ids.js';
+
+export interface AttachOptions<S> {
+  socket: WebSocket;
+  identity: Identity;
+  protocol: ProtocolName;
+  codec: ProtocolCodec;
+  session: S;
+  /** Connection id; Pusher supplies its socket_id. */
+  id?: string;
+}
+
+/**
+ * Registers sockets with the registry, removes them on close or error, and keeps them alive: one
+ * sweep timer for all connections sends a WebSocket ping every `pingIntervalMs` (the first at connect)
+ * and terminates a peer that answered none of the last two.
+ */
+@Injectable()
+export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Connections');
+  private sweep?: NodeJS.Timeout;
+
+  constructor(
+    private readonly registry: ConnectionRegistry,
+    private readonly config: HeraldConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.sweep = setInterval(() => this.pingAll(), this.config.pingIntervalMs);
+    this.sweep.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweep);
+  }
+
+  attach<S>(options: AttachOptions<S>): Connection<S> {
+    const { socket } = options;
+    const connection = new Connection<S>(
+      options.id ?? randomId(),
+      options.identity,
+      options.protocol,
+      socket,
+      options.codec,
+      options.session,
+    );
+    socket.on('pong', () => {
+      connection.missedPongs = 0;
+    });
+    socket.once('close', (code: number) => this.registry.remove(connection as Connection, code));
+    socket.on('error', (error: Error) => {
+      this.logger.debug(`Socket ${connection.id} error: ${error.message}`);
+      this.registry.remove(connection as Connection, 1006);
+    });
+    this.registry.add(connection as Connection);
+    this.ping(connection as Connection);
+    return connection;
+  }
+
+  private pingAll(): void {
+    for (const connection of this.registry.all()) {
+      if (connection.missedPongs >= 2) {
+        this.logger.debug(`Terminating ${connection.id}: no pong for two ping intervals`);
+        connection.socket.terminate();
+        this.registry.remove(connection, 1006);
+        continue;
+      }
+      this.ping(connection);
+    }
+  }
+
+  private ping(connection: Connection): void {
+    if (!connection.isOpen) return;
+    connection.missedPongs++;
+    connection.socket.ping();
+  }
+}
