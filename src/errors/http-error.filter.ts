@@ -51,6 +51,12 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      const body = exception.getResponse();
+      // terminus answers 503 with its own JSON shape (status/info/error/details); keep such bodies as they are.
+      if (typeof body === 'object' && body !== null && 'status' in body && 'details' in body) {
+        response.status(status).json(body);
+        return;
+      }
       response.status(status).json({ error: codeForStatus(status), message: exception.message });
       return;
     }
