@@ -14,7 +14,7 @@ export interface RunningApp {
   port: number;
   /** Every client opened through `connect`/`open`, closed by `close()`. */
   clients: TestClient[];
-  connect(path: string, options?: ConstructorParameters<typeof import('ws').WebSocket>[2]): Promise<TestClient>;
+  connect(path: string, options?: import('ws').ClientOptions): Promise<TestClient>;
   open(path: string): TestClient;
   close(): Promise<void>;
 }
