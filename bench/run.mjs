@@ -285,17 +285,24 @@ async function scenario(pool, servers, publishTo, kind, { messages, concurrency,
   if (stalled) {
     const hint =
       got.closes.length > 0 ? ` (the server closed sockets: ${got.closes.map(([k, c]) => `${c}× ${k}`).join(', ')})` : '';
+    const share = got.received / expected;
+    const clusterHint =
+      servers.length > 1 && Math.abs(share - 1 / servers.length) < 0.02
+        ? ' — only the subscribers of the publishing node got them: cross-node delivery is missing ' +
+          '(is the HERALD_ADAPTER=redis cluster transport of issue 5 in this build?)'
+        : '';
     const err = new Error(
-      `deliveries stalled: ${got.received.toLocaleString()} of ${expected.toLocaleString()} arrived, none in the last ${opts.stallMs} ms${hint}`,
+      `deliveries stalled: ${got.received.toLocaleString()} of ${expected.toLocaleString()} arrived, ` +
+        `none in the last ${opts.stallMs} ms${hint}${clusterHint}`,
     );
     throw Object.assign(err, { partial: result });
   }
   return result;
 }
 
-async function runTarget(name, kind, start) {
+/** Fills `out` as it goes, so a failure keeps what was measured before it. */
+async function runTarget(name, kind, start, out) {
   console.log(`\n▶ ${name}: starting`);
-  const out = { scenarios: {} };
   const servers = await start();
   let pool;
   try {
@@ -317,7 +324,11 @@ async function runTarget(name, kind, start) {
     );
     if (conn.failed > 0) {
       const why = conn.errors.map(([e, c]) => `${c}× ${e}`).join('\n    ');
-      throw new Error(`${conn.failed} of ${opts.subscribers} ${opts.protocol} subscribers could not connect/subscribe to ${name}:\n    ${why}`);
+      const notServed = conn.errors.every(([e]) => e.startsWith('upgrade refused: HTTP 404'));
+      const hint = notServed ? ` — this build does not serve the ${opts.protocol} endpoint (not implemented yet?)` : '';
+      throw new Error(
+        `${conn.failed} of ${opts.subscribers} ${opts.protocol} subscribers could not connect/subscribe to ${name}${hint}\n    ${why}`,
+      );
     }
     console.log(`  ${conn.ready} ${opts.protocol} subscribers ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     await sleep(2000); // idle: pings answered, allocations settled
@@ -393,13 +404,13 @@ async function main() {
   const results = {};
   const failures = [];
   for (const [name, kind, start] of plan) {
+    results[name] = { scenarios: {} };
     try {
-      results[name] = await runTarget(name, kind, start);
+      await runTarget(name, kind, start, results[name]);
     } catch (error) {
-      const message = error.message.split('\n')[0];
       console.error(`✗ ${name}: ${error.message}`);
-      failures.push({ target: name, error: message });
-      results[name] = { ...(results[name] ?? {}), error: error.message, scenarios: error.partial ? { partial: error.partial } : {} };
+      failures.push({ target: name, error: error.message.split('\n')[0] });
+      results[name].error = error.message;
     }
   }
 

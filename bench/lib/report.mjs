@@ -77,7 +77,7 @@ const ROWS = [
 export function printTables(results, columns, scenarios, header) {
   const lines = [];
   const w0 = 28;
-  const w = 14;
+  const w = Math.max(14, ...columns.map((c) => c.length + 2));
   const pad = (s, n) => String(s).padStart(n);
   for (const sc of scenarios) {
     const any = columns.some((c) => results[c]?.scenarios?.[sc.key]);
