@@ -32,6 +32,15 @@ const DEFAULTS = {
   revocationTtlSeconds: 86_400,
   authTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,
+  metricsPort: 0,
+  metricsPrefix: 'herald_',
+  docsEnabled: false,
+  trustedProxies: [] as string[],
+  rateLimitWsUpgrades: -1,
+  rateLimitWsWindowMs: 60_000,
+  rateLimitHttpRequests: -1,
+  rateLimitHttpWindowMs: 1_000,
+  maxFramesPerSecond: 100,
 } as const satisfies Omit<HeraldSettings, 'apps' | 'usingDevDefaults'>;
 
 /** Env variable → settings key, with how to read it. */
@@ -51,7 +60,16 @@ const ENV_KEYS = {
   HERALD_REVOCATION_TTL_SECONDS: ['revocationTtlSeconds', 'int'],
   HERALD_AUTH_TIMEOUT_MS: ['authTimeoutMs', 'int'],
   HERALD_SHUTDOWN_GRACE_MS: ['shutdownGraceMs', 'int'],
-} as const satisfies Record<string, readonly [keyof SettingsFile, 'int' | 'string']>;
+  METRICS_PORT: ['metricsPort', 'int'],
+  HERALD_METRICS_PREFIX: ['metricsPrefix', 'string'],
+  HERALD_DOCS: ['docsEnabled', 'bool'],
+  HERALD_TRUSTED_PROXIES: ['trustedProxies', 'list'],
+  HERALD_RATE_LIMIT_WS_UPGRADES: ['rateLimitWsUpgrades', 'int'],
+  HERALD_RATE_LIMIT_WS_WINDOW_MS: ['rateLimitWsWindowMs', 'int'],
+  HERALD_RATE_LIMIT_HTTP_REQUESTS: ['rateLimitHttpRequests', 'int'],
+  HERALD_RATE_LIMIT_HTTP_WINDOW_MS: ['rateLimitHttpWindowMs', 'int'],
+  HERALD_MAX_FRAMES_PER_SECOND: ['maxFramesPerSecond', 'int'],
+} as const satisfies Record<string, readonly [keyof SettingsFile, 'int' | 'string' | 'bool' | 'list']>;
 
 function describe(prefix: string, error: z.ZodError): string[] {
   return error.issues.map((issue) => {
@@ -87,6 +105,15 @@ function readEnvSettings(env: Env, problems: string[]): Record<string, unknown> 
         continue;
       }
       out[key] = Number(raw);
+    } else if (kind === 'bool') {
+      const value = raw.trim().toLowerCase();
+      if (value !== 'true' && value !== 'false' && value !== '1' && value !== '0') {
+        problems.push(`${name}: expected true or false, got "${raw}"`);
+        continue;
+      }
+      out[key] = value === 'true' || value === '1';
+    } else if (kind === 'list') {
+      out[key] = raw.split(',').map((item) => item.trim()).filter(Boolean);
     } else {
       out[key] = raw;
     }

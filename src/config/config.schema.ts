@@ -1,6 +1,16 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const count = z.number().int().min(-1);
+
+/** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`. */
+function isIpOrCidr(value: string): boolean {
+  const [address, bits, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
 
 /** Accepts camelCase (Herald, soketi) and snake_case (soketi webhooks) spellings. */
 const webhookSchema = z
@@ -68,6 +78,15 @@ export const settingsFileSchema = z
     revocationTtlSeconds: z.number().int().positive().optional(),
     authTimeoutMs: z.number().int().positive().optional(),
     shutdownGraceMs: z.number().int().positive().optional(),
+    metricsPort: z.number().int().min(0).max(65535).optional(),
+    metricsPrefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a valid Prometheus name prefix').optional(),
+    docsEnabled: z.boolean().optional(),
+    trustedProxies: z.array(z.string().refine(isIpOrCidr, 'must be an IP address or CIDR')).optional(),
+    rateLimitWsUpgrades: count.optional(),
+    rateLimitWsWindowMs: z.number().int().positive().optional(),
+    rateLimitHttpRequests: count.optional(),
+    rateLimitHttpWindowMs: z.number().int().positive().optional(),
+    maxFramesPerSecond: count.optional(),
   })
   .strict();
 

@@ -77,6 +77,24 @@ export interface HeraldSettings {
   authTimeoutMs: number;
   /** Upper bound for a graceful drain after SIGTERM. Default 10 000. */
   shutdownGraceMs: number;
+  /** Extra port serving only `GET /metrics` (soketi uses 9601); 0 = main port only. Default 0. */
+  metricsPort: number;
+  /** Prometheus metric name prefix; `soketi_` makes soketi dashboards work unchanged. Default `herald_`. */
+  metricsPrefix: string;
+  /** Serve the OpenAPI UI at `/docs` and the document at `/docs-json`. Default false. */
+  docsEnabled: boolean;
+  /** Proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed when finding the client IP. Default none. */
+  trustedProxies: string[];
+  /** WebSocket upgrades per client IP per window; -1 = unlimited. Default -1. */
+  rateLimitWsUpgrades: number;
+  /** Window of `rateLimitWsUpgrades`. Default 60 000. */
+  rateLimitWsWindowMs: number;
+  /** REST requests per client IP per window (probes and /metrics exempt); -1 = unlimited. Default -1. */
+  rateLimitHttpRequests: number;
+  /** Window of `rateLimitHttpRequests`. Default 1 000. */
+  rateLimitHttpWindowMs: number;
+  /** Inbound frames per connection per second on every protocol; -1 = unlimited. Default 100. */
+  maxFramesPerSecond: number;
 }
 
 /** DI token and type of the validated settings (an abstract class so it can be injected without a Symbol). */
@@ -98,4 +116,13 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract revocationTtlSeconds: number;
   abstract authTimeoutMs: number;
   abstract shutdownGraceMs: number;
+  abstract metricsPort: number;
+  abstract metricsPrefix: string;
+  abstract docsEnabled: boolean;
+  abstract trustedProxies: string[];
+  abstract rateLimitWsUpgrades: number;
+  abstract rateLimitWsWindowMs: number;
+  abstract rateLimitHttpRequests: number;
+  abstract rateLimitHttpWindowMs: number;
+  abstract maxFramesPerSecond: number;
 }
