@@ -32,7 +32,6 @@ const DEFAULTS = {
   revocationTtlSeconds: 86_400,
   authTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,
-  metricsPort: 0,
   metricsPrefix: 'herald_',
   docsEnabled: false,
   trustedProxies: [] as string[],
@@ -63,6 +62,7 @@ const ENV_KEYS = {
   METRICS_PORT: ['metricsPort', 'int'],
   HERALD_METRICS_PREFIX: ['metricsPrefix', 'string'],
   HERALD_DOCS: ['docsEnabled', 'bool'],
+  HERALD_LOG_PRETTY: ['logPretty', 'bool'],
   HERALD_TRUSTED_PROXIES: ['trustedProxies', 'list'],
   HERALD_RATE_LIMIT_WS_UPGRADES: ['rateLimitWsUpgrades', 'int'],
   HERALD_RATE_LIMIT_WS_WINDOW_MS: ['rateLimitWsWindowMs', 'int'],
@@ -118,6 +118,7 @@ function readEnvSettings(env: Env, problems: string[]): Record<string, unknown> 
       out[key] = raw;
     }
   }
+  if (out.logPretty === undefined && env.NODE_ENV === 'development') out.logPretty = true;
   if (env.HERALD_APPS !== undefined && env.HERALD_APPS !== '') {
     try {
       out.apps = JSON.parse(env.HERALD_APPS);

@@ -81,6 +81,7 @@ export const settingsFileSchema = z
     metricsPort: z.number().int().min(0).max(65535).optional(),
     metricsPrefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a valid Prometheus name prefix').optional(),
     docsEnabled: z.boolean().optional(),
+    logPretty: z.boolean().optional(),
     trustedProxies: z.array(z.string().refine(isIpOrCidr, 'must be an IP address or CIDR')).optional(),
     rateLimitWsUpgrades: count.optional(),
     rateLimitWsWindowMs: z.number().int().positive().optional(),

@@ -77,8 +77,10 @@ export interface HeraldSettings {
   authTimeoutMs: number;
   /** Upper bound for a graceful drain after SIGTERM. Default 10 000. */
   shutdownGraceMs: number;
-  /** Extra port serving only `GET /metrics` (soketi uses 9601); 0 = main port only. Default 0. */
-  metricsPort: number;
+  /** Extra port serving only `GET /metrics` (soketi uses 9601); unset = main port only, 0 = any free port. */
+  metricsPort?: number;
+  /** Human-readable logs instead of JSON lines. Default: on when NODE_ENV=development, or at debug/trace on a TTY. */
+  logPretty?: boolean;
   /** Prometheus metric name prefix; `soketi_` makes soketi dashboards work unchanged. Default `herald_`. */
   metricsPrefix: string;
   /** Serve the OpenAPI UI at `/docs` and the document at `/docs-json`. Default false. */
@@ -116,7 +118,8 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract revocationTtlSeconds: number;
   abstract authTimeoutMs: number;
   abstract shutdownGraceMs: number;
-  abstract metricsPort: number;
+  abstract metricsPort?: number;
+  abstract logPretty?: boolean;
   abstract metricsPrefix: string;
   abstract docsEnabled: boolean;
   abstract trustedProxies: string[];
