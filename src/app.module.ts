@@ -9,6 +9,8 @@ import type { HeraldSettings } from './config/herald-config.js';
 import { ConnectionsModule } from './connections/connections.module.js';
 import { HttpErrorFilter } from './errors/http-error.filter.js';
 import { HealthModule } from './health/health.module.js';
+import { LimitsModule } from './limits/limits.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { PublishModule } from './publish/publish.module.js';
 
 /** Composes the feature modules around settings loaded (and validated) before Nest starts. */
@@ -19,6 +21,9 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(settings),
+        // Metrics before limits: its HTTP middleware must see the 429s the limits middleware answers.
+        MetricsModule,
+        LimitsModule,
         ClusterModule,
         AuthModule,
         ConnectionsModule,

@@ -6,6 +6,7 @@ import { AppModule } from './app.module.js';
 import type { HeraldSettings } from './config/herald-config.js';
 import { LifecycleState } from './health/lifecycle-state.service.js';
 import { ShutdownService } from './health/shutdown.service.js';
+import { UpgradeAdmission } from './limits/upgrade-admission.service.js';
 import { HeraldWsAdapter } from './ws/herald-ws.adapter.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -23,7 +24,8 @@ export async function createHeraldApp(settings: HeraldSettings): Promise<NestExp
     logger: nestLogLevels(settings.logLevel),
   });
   app.useBodyParser('json', { limit: settings.maxBodyBytes });
-  app.useWebSocketAdapter(new HeraldWsAdapter(app, { maxPayload: settings.maxFrameBytes }));
+  const admission = app.get(UpgradeAdmission);
+  app.useWebSocketAdapter(new HeraldWsAdapter(app, { maxPayload: settings.maxFrameBytes, admit: (request) => admission.admit(request) }));
   return app;
 }
 

@@ -23,6 +23,11 @@ export interface EnvelopeStamp {
   stamp(envelope: Envelope): Promise<void> | void;
 }
 
+/** Observes cluster publishes (metrics); synchronous and cheap. */
+export interface PublishObserver {
+  onTransportPublish(transport: string, seconds: number, failed: boolean): void;
+}
+
 /** One tenant's stream: a private Subject plus a bounded ring of its latest envelopes. */
 class TenantStream {
   readonly subject = new Subject<Envelope>();
@@ -60,6 +65,7 @@ export class BroadcastService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Broadcast');
   private readonly streams = new Map<string, TenantStream>();
   private readonly stamps: EnvelopeStamp[] = [];
+  private readonly observers: PublishObserver[] = [];
   private transportSubscription?: Subscription;
 
   constructor(
@@ -77,6 +83,10 @@ export class BroadcastService implements OnModuleInit, OnModuleDestroy {
   onModuleDestroy(): void {
     this.transportSubscription?.unsubscribe();
     for (const stream of this.streams.values()) stream.subject.complete();
+  }
+
+  addObserver(observer: PublishObserver): void {
+    this.observers.push(observer);
   }
 
   /** Registers a stamp that runs on every envelope before it is published (e.g. channel history). */
@@ -107,7 +117,15 @@ export class BroadcastService implements OnModuleInit, OnModuleDestroy {
       ...(request.senderUserId !== undefined && { senderUserId: request.senderUserId }),
     };
     for (const stamp of this.stamps) await stamp.stamp(envelope);
-    await this.transport.publish(envelope);
+    const started = performance.now();
+    let failed = true;
+    try {
+      await this.transport.publish(envelope);
+      failed = false;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      for (const observer of this.observers) observer.onTransportPublish(this.transport.kind, seconds, failed);
+    }
     return envelope;
   }
 

@@ -28,8 +28,8 @@ export class BusCodec implements ProtocolCodec {
     return busFrame(id, 'ack', { status });
   }
 
-  error(id: string | null, message: string): string {
-    return busFrame(id, 'error', { code: 'invalid_message', message });
+  error(id: string | null, message: string, code: 'invalid_message' | 'rate_limited' = 'invalid_message'): string {
+    return busFrame(id, 'error', { code, message });
   }
 
   /** Narrows untrusted input; says exactly what was wrong and echoes the id when readable. */

@@ -6,6 +6,8 @@ import { SocketAuthenticator, SocketRejectedError } from '../auth/socket-authent
 import type { Connection } from '../connections/connection.js';
 import { ConnectionLifecycle } from '../connections/connection-lifecycle.service.js';
 import { LifecycleState } from '../health/lifecycle-state.service.js';
+import { FrameRateLimiter, type FrameBudget } from '../limits/frame-rate-limiter.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { BusCodec } from './bus.codec.js';
 
 /**
@@ -22,6 +24,8 @@ export class BusGateway implements OnGatewayConnection {
     private readonly lifecycle: ConnectionLifecycle,
     private readonly codec: BusCodec,
     private readonly state: LifecycleState,
+    private readonly metrics: MetricsService,
+    private readonly frameLimiter: FrameRateLimiter,
   ) {}
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
@@ -40,10 +44,19 @@ export class BusGateway implements OnGatewayConnection {
       throw error;
     }
     const connection = this.lifecycle.attach({ socket, identity, protocol: 'bus', codec: this.codec, session: null });
-    socket.on('message', (data: RawData, isBinary: boolean) => this.onFrame(connection, data, isBinary));
+    const budget = this.frameLimiter.budget(connection);
+    socket.on('message', (data: RawData, isBinary: boolean) => this.onFrame(connection, budget, data, isBinary));
   }
 
-  private onFrame(connection: Connection, data: RawData, isBinary: boolean): void {
+  private onFrame(connection: Connection, budget: FrameBudget, data: RawData, isBinary: boolean): void {
+    this.metrics.frameReceived(connection, data);
+    const verdict = budget.take();
+    if (verdict !== 'ok') {
+      // Over the per-connection frame rate: told once per frame up to twice the limit, then closed (1008 stops the Cloudillo client).
+      if (verdict === 'limited') connection.sendText(this.codec.error(null, 'too many frames per second; slow down', 'rate_limited'));
+      else connection.close(1008, 'Too many frames');
+      return;
+    }
     if (isBinary) {
       connection.sendText(this.codec.error(null, 'binary frames are not supported; send JSON text'));
       return;

@@ -26,6 +26,7 @@ export interface AttachOptions<S> {
 export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Connections');
   private sweep?: NodeJS.Timeout;
+  private textSent?: (connection: Connection, text: string) => void;
 
   constructor(
     private readonly registry: ConnectionRegistry,
@@ -41,6 +42,11 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.sweep);
   }
 
+  /** Observes every direct reply (`Connection.sendText`) of connections attached from now on (metrics). */
+  observeTextSent(observer: (connection: Connection, text: string) => void): void {
+    this.textSent = observer;
+  }
+
   attach<S>(options: AttachOptions<S>): Connection<S> {
     const { socket } = options;
     const connection = new Connection<S>(
@@ -51,6 +57,7 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
       options.codec,
       options.session,
     );
+    if (this.textSent) connection.onTextSent = this.textSent;
     socket.on('pong', () => {
       connection.missedPongs = 0;
     });

@@ -51,9 +51,14 @@ export class Connection<S = unknown> {
     return !this.closed && this.socket.readyState === 1;
   }
 
+  /** Set by ConnectionLifecycle when something observes direct replies (metrics); broadcasts are observed by the SocketWriter. */
+  onTextSent?: (connection: Connection, text: string) => void;
+
   /** Sends one protocol frame now (replies, acks); broadcasts go through the SocketWriter instead. */
   sendText(text: string): void {
-    if (this.isOpen) this.socket.send(text);
+    if (!this.isOpen) return;
+    this.socket.send(text);
+    this.onTextSent?.(this as Connection, text);
   }
 
   close(code: number, reason: string): void {

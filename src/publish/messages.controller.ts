@@ -4,6 +4,7 @@ import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { parseInput } from '../common/validation.js';
 import type { AppConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
+import { AppRateLimits } from '../limits/app-rate-limits.service.js';
 import { sendMessageSchema, targetOf } from './messages.dto.js';
 
 /** Backend publishing and presence queries for the API key's app. */
@@ -13,6 +14,7 @@ export class MessagesController {
   constructor(
     private readonly broadcast: BroadcastService,
     private readonly registry: ConnectionRegistry,
+    private readonly limits: AppRateLimits,
   ) {}
 
   /** Accepted (202) once the cluster transport took it; delivery is asynchronous. */
@@ -20,6 +22,7 @@ export class MessagesController {
   @HttpCode(202)
   async send(@CurrentApp() app: AppConfig, @Body() body: unknown): Promise<{ id: string; createTime: string }> {
     const message = parseInput(sendMessageSchema, body);
+    await this.limits.takeBackendEvents(app);
     const envelope = await this.broadcast.publish({
       tenant: app.id,
       target: targetOf(message.to),

@@ -8,8 +8,8 @@ import { WebSocketServer } from 'ws';
 export interface HeraldWsAdapterOptions {
   /** Largest inbound frame in bytes; `ws` closes with 1009 above it. */
   maxPayload: number;
-  /** Decides whether an upgrade may proceed (e.g. origin, per-IP limits); return an HTTP status to refuse. */
-  admit?: (request: IncomingMessage) => number | undefined;
+  /** Decides whether an upgrade may proceed (e.g. origin, per-IP limits); return an HTTP status to refuse. May be async (a Redis limiter). */
+  admit?: (request: IncomingMessage) => number | undefined | Promise<number | undefined>;
 }
 
 interface Route {
@@ -72,9 +72,14 @@ export class HeraldWsAdapter extends AbstractWsAdapter {
       const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
       const route = this.routes.find((candidate) => candidate.pattern.test(pathname));
       if (!route) return refuse(socket, 404, 'Not Found');
+      const proceed = (status: number | undefined) => {
+        if (status !== undefined) return refuse(socket, status, status === 429 ? 'Too Many Requests' : 'Forbidden');
+        if (socket.destroyed) return;
+        route.server.handleUpgrade(request, socket, head, (ws) => route.server.emit('connection', ws, request));
+      };
       const status = this.options.admit?.(request);
-      if (status !== undefined) return refuse(socket, status, status === 429 ? 'Too Many Requests' : 'Forbidden');
-      route.server.handleUpgrade(request, socket, head, (ws) => route.server.emit('connection', ws, request));
+      if (status instanceof Promise) status.then(proceed, () => refuse(socket, 503, 'Service Unavailable'));
+      else proceed(status);
     };
     (this.httpServer as HttpServer).on('upgrade', this.upgradeListener);
   }

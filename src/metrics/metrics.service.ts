@@ -1,0 +1,271 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RawData } from 'ws';
+import { HeraldConfig } from '../config/herald-config.js';
+import type { Connection } from '../connections/connection.js';
+import { ConnectionRegistry } from '../connections/connection-registry.service.js';
+import { LabelCache } from './label-cache.js';
+
+/** Which limit refused something (`rate_limit_triggered_total{limit}`); a closed set keeps labels bounded. */
+export type RateLimitKind = 'ws_upgrade' | 'http' | 'frames' | 'backend_events' | 'client_events' | 'origin';
+
+/** Close code of revocations (ConnectionRevoker); counted as revoked connections. */
+const CLOSE_SESSION_REVOKED = 4001;
+
+const CONNECTION_LABELS = ['app_id', 'protocol'] as const;
+const APP_LABEL = ['app_id'] as const;
+
+/** Seconds from `Envelope.publishedAt` to the socket write: sub-millisecond locally, tens of ms across a cluster. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+interface SocketChildren {
+  messages: Counter.Internal;
+  bytes: Counter.Internal;
+}
+
+/** WebSocket frame header bytes for a server→client text frame of `length` payload bytes (unmasked). */
+function frameHeaderBytes(length: number): number {
+  return length < 126 ? 2 : length < 65536 ? 4 : 10;
+}
+
+function rawDataLength(data: RawData): number {
+  if (Array.isArray(data)) {
+    let total = 0;
+    for (const part of data) total += part.length;
+    return total;
+  }
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+/**
+ * Every Prometheus instrument of Herald, in one registry of its own (several apps in one process, as in
+ * the tests, never share counters). Names follow soketi/Sockudo where the meaning is the same, behind a
+ * configurable prefix (`HERALD_METRICS_PREFIX`, default `herald_`; `soketi_` keeps soketi dashboards).
+ * Labels are bounded: app ids, protocol names, transport kinds, limit kinds — never channels or users.
+ *
+ * Hot-path methods do O(1) work with cached children and allocate nothing.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  private readonly prefix: string;
+
+  private readonly connected: Gauge<'app_id' | 'protocol'>;
+  private readonly newConnections: Counter<'app_id' | 'protocol'>;
+  private readonly newDisconnections: Counter<'app_id' | 'protocol'>;
+  private readonly revoked: Counter<'app_id' | 'protocol'>;
+  private readonly received: LabelCache<SocketChildren>;
+  private readonly sent: LabelCache<SocketChildren>;
+  private readonly subscriptions: Gauge<'app_id' | 'protocol'>;
+  private readonly subscribes: Counter<'app_id' | 'protocol'>;
+  private readonly unsubscribes: Counter<'app_id' | 'protocol'>;
+  private readonly activeChannels: Gauge<'app_id'>;
+  private readonly skippedMessages: Counter<'app_id' | 'protocol'>;
+  private readonly deliveries: Counter<'app_id'>;
+  private readonly latency: Histogram<'app_id'>;
+  private readonly transportLatency: Histogram<'transport'>;
+  private readonly transportErrors: Counter<'transport'>;
+  private readonly httpCalls: Counter<'app_id'>;
+  private readonly httpReceived: Counter<'app_id'>;
+  private readonly httpTransmitted: Counter<'app_id'>;
+  private readonly webhookDeliveries: Counter<'app_id'>;
+  private readonly webhookRetries: Counter<'app_id'>;
+  private readonly webhookDrops: Counter<'app_id'>;
+  private readonly webhookDuration: Histogram<'app_id'>;
+  private readonly rateLimits: Counter<'app_id' | 'limit'>;
+
+  /** Publish times of envelopes delivered this turn; observed once after the writer's flush. */
+  private pendingLatency: { app: string; publishedAt: number }[] = [];
+  private latencyScheduled = false;
+  private readonly observeLatency = () => this.flushLatency();
+
+  constructor(config: HeraldConfig, registry: ConnectionRegistry) {
+    const p = (this.prefix = config.metricsPrefix);
+    const reg = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: p });
+
+    // soketi / Sockudo compatible names (soketi's byte counters have no `_total`; kept as they are).
+    this.connected = new Gauge({ name: `${p}connected`, help: 'Currently connected sockets', labelNames: CONNECTION_LABELS, registers: reg });
+    this.newConnections = new Counter({ name: `${p}new_connections_total`, help: 'Sockets opened', labelNames: CONNECTION_LABELS, registers: reg });
+    this.newDisconnections = new Counter({ name: `${p}new_disconnections_total`, help: 'Sockets closed', labelNames: CONNECTION_LABELS, registers: reg });
+    const wsReceived = new Counter({ name: `${p}ws_messages_received_total`, help: 'WebSocket frames received from clients', labelNames: CONNECTION_LABELS, registers: reg });
+    const wsSent = new Counter({ name: `${p}ws_messages_sent_total`, help: 'WebSocket frames sent to clients (broadcasts and replies)', labelNames: CONNECTION_LABELS, registers: reg });
+    const bytesReceived = new Counter({ name: `${p}socket_received_bytes`, help: 'WebSocket payload bytes received', labelNames: CONNECTION_LABELS, registers: reg });
+    const bytesSent = new Counter({ name: `${p}socket_transmitted_bytes`, help: 'WebSocket bytes sent (frames incl. headers)', labelNames: CONNECTION_LABELS, registers: reg });
+    this.received = new LabelCache((app, protocol) => ({ messages: wsReceived.labels(app, protocol), bytes: bytesReceived.labels(app, protocol) }));
+    this.sent = new LabelCache((app, protocol) => ({ messages: wsSent.labels(app, protocol), bytes: bytesSent.labels(app, protocol) }));
+    this.httpCalls = new Counter({ name: `${p}http_calls_received_total`, help: 'HTTP requests received', labelNames: APP_LABEL, registers: reg });
+    this.httpReceived = new Counter({ name: `${p}http_received_bytes`, help: 'HTTP request body bytes received', labelNames: APP_LABEL, registers: reg });
+    this.httpTransmitted = new Counter({ name: `${p}http_transmitted_bytes`, help: 'HTTP response body bytes sent', labelNames: APP_LABEL, registers: reg });
+    // Sockudo names.
+    this.activeChannels = new Gauge({ name: `${p}active_channels`, help: 'Channels with at least one subscriber on this node', labelNames: APP_LABEL, registers: reg });
+    this.subscribes = new Counter({ name: `${p}channel_subscriptions_total`, help: 'Channel subscriptions made', labelNames: CONNECTION_LABELS, registers: reg });
+    this.unsubscribes = new Counter({ name: `${p}channel_unsubscriptions_total`, help: 'Channel subscriptions ended (incl. by disconnect)', labelNames: CONNECTION_LABELS, registers: reg });
+    this.rateLimits = new Counter({ name: `${p}rate_limit_triggered_total`, help: 'Requests, upgrades or frames refused by a limit', labelNames: ['app_id', 'limit'], registers: reg });
+    // Herald's own.
+    this.subscriptions = new Gauge({ name: `${p}subscriptions`, help: 'Current channel subscriptions on this node', labelNames: CONNECTION_LABELS, registers: reg });
+    this.revoked = new Counter({ name: `${p}revoked_connections_total`, help: 'Sockets closed by a revocation (4001)', labelNames: CONNECTION_LABELS, registers: reg });
+    this.skippedMessages = new Counter({ name: `${p}messages_skipped_total`, help: 'Messages dropped from lagging readers\' outboxes (skip-forward)', labelNames: CONNECTION_LABELS, registers: reg });
+    this.deliveries = new Counter({ name: `${p}deliveries_total`, help: 'Messages queued for a recipient (one per recipient)', labelNames: APP_LABEL, registers: reg });
+    this.latency = new Histogram({ name: `${p}publish_to_send_seconds`, help: 'Envelope publishedAt to the socket write of its recipients on this node', labelNames: APP_LABEL, buckets: LATENCY_BUCKETS, registers: reg });
+    this.transportLatency = new Histogram({ name: `${p}cluster_publish_seconds`, help: 'Time for the cluster transport to accept a publish', labelNames: ['transport'], buckets: LATENCY_BUCKETS, registers: reg });
+    this.transportErrors = new Counter({ name: `${p}cluster_publish_errors_total`, help: 'Publishes the cluster transport refused', labelNames: ['transport'], registers: reg });
+    this.webhookDeliveries = new Counter({ name: `${p}webhook_deliveries_total`, help: 'Webhook requests answered 2xx', labelNames: APP_LABEL, registers: reg });
+    this.webhookRetries = new Counter({ name: `${p}webhook_retries_total`, help: 'Webhook requests retried', labelNames: APP_LABEL, registers: reg });
+    this.webhookDrops = new Counter({ name: `${p}webhook_dropped_total`, help: 'Webhooks given up on after the last retry (or dropped on overflow)', labelNames: APP_LABEL, registers: reg });
+    this.webhookDuration = new Histogram({ name: `${p}webhook_duration_seconds`, help: 'Webhook request duration', labelNames: APP_LABEL, registers: reg });
+
+    // Outbox depth is read at scrape time (O(connections) once per scrape, nothing on the hot path).
+    new Gauge({
+      name: `${p}outbox_queued_messages`,
+      help: 'Messages waiting in connection outboxes (backpressure)',
+      labelNames: CONNECTION_LABELS,
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const connection of registry.all()) {
+          if (connection.outbox && connection.outbox.length > 0) this.inc({ app_id: connection.tenant, protocol: connection.protocol }, connection.outbox.length);
+        }
+      },
+    });
+    new Gauge({
+      name: `${p}lagging_connections`,
+      help: 'Connections whose send buffer is over the high-water mark',
+      labelNames: CONNECTION_LABELS,
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const connection of registry.all()) {
+          if (connection.awaitingDrain) this.inc({ app_id: connection.tenant, protocol: connection.protocol });
+        }
+      },
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  // ---- connections (from ConnectionRegistry.events$) ----
+
+  connectionOpened(connection: Connection): void {
+    this.connected.labels(connection.tenant, connection.protocol).inc();
+    this.newConnections.labels(connection.tenant, connection.protocol).inc();
+  }
+
+  connectionClosed(connection: Connection, code: number): void {
+    this.connected.labels(connection.tenant, connection.protocol).dec();
+    this.newDisconnections.labels(connection.tenant, connection.protocol).inc();
+    if (code === CLOSE_SESSION_REVOKED) this.revoked.labels(connection.tenant, connection.protocol).inc();
+  }
+
+  subscribed(connection: Connection, firstOnNode: boolean): void {
+    this.subscriptions.labels(connection.tenant, connection.protocol).inc();
+    this.subscribes.labels(connection.tenant, connection.protocol).inc();
+    if (firstOnNode) this.activeChannels.labels(connection.tenant).inc();
+  }
+
+  unsubscribed(connection: Connection, lastOnNode: boolean): void {
+    this.subscriptions.labels(connection.tenant, connection.protocol).dec();
+    this.unsubscribes.labels(connection.tenant, connection.protocol).inc();
+    if (lastOnNode) this.activeChannels.labels(connection.tenant).dec();
+  }
+
+  // ---- frames ----
+
+  /**
+   * One call per inbound client frame, first thing in a gateway's `message` handler:
+   * `socket.on('message', (data, isBinary) => { this.metrics.frameReceived(connection, data); … })`.
+   */
+  frameReceived(connection: Connection, data: RawData): void {
+    const children = this.received.get(connection.tenant, connection.protocol);
+    children.messages.inc();
+    children.bytes.inc(rawDataLength(data));
+  }
+
+  /** Broadcast frames written by the SocketWriter (one call per socket per flush). */
+  framesSent(connection: Connection, frames: number, bytes: number): void {
+    const children = this.sent.get(connection.tenant, connection.protocol);
+    children.messages.inc(frames);
+    children.bytes.inc(bytes);
+  }
+
+  /** A direct reply (`Connection.sendText`). */
+  textSent(connection: Connection, text: string): void {
+    const children = this.sent.get(connection.tenant, connection.protocol);
+    const length = Buffer.byteLength(text);
+    children.messages.inc();
+    children.bytes.inc(length + frameHeaderBytes(length));
+  }
+
+  messagesSkipped(connection: Connection, skipped: number): void {
+    this.skippedMessages.labels(connection.tenant, connection.protocol).inc(skipped);
+  }
+
+  // ---- delivery and cluster ----
+
+  /**
+   * Called once per envelope per node (not per recipient). The latency is observed after the current
+   * turn's writes: the SocketWriter flushes in a `setImmediate` queued before this one.
+   */
+  delivered(app: string, publishedAt: number, recipients: number): void {
+    if (recipients === 0) return;
+    this.deliveries.labels(app).inc(recipients);
+    this.pendingLatency.push({ app, publishedAt });
+    if (!this.latencyScheduled) {
+      this.latencyScheduled = true;
+      setImmediate(this.observeLatency);
+    }
+  }
+
+  transportPublished(transport: string, seconds: number, failed: boolean): void {
+    this.transportLatency.labels(transport).observe(seconds);
+    if (failed) this.transportErrors.labels(transport).inc();
+  }
+
+  // ---- HTTP ----
+
+  httpCall(app: string, receivedBytes: number, transmittedBytes: number): void {
+    this.httpCalls.labels(app).inc();
+    this.httpReceived.labels(app).inc(receivedBytes);
+    this.httpTransmitted.labels(app).inc(transmittedBytes);
+  }
+
+  // ---- webhooks (called by the webhook sender) ----
+
+  /** A webhook request answered 2xx, after `seconds`. */
+  webhookDelivered(appId: string, seconds?: number): void {
+    this.webhookDeliveries.labels(appId).inc();
+    if (seconds !== undefined) this.webhookDuration.labels(appId).observe(seconds);
+  }
+
+  /** A failed webhook request that will be tried again. */
+  webhookRetried(appId: string): void {
+    this.webhookRetries.labels(appId).inc();
+  }
+
+  /** A webhook given up on (retries exhausted or queue overflow). */
+  webhookDropped(appId: string): void {
+    this.webhookDrops.labels(appId).inc();
+  }
+
+  // ---- limits ----
+
+  /** Something was refused by a limit; `appId` is '' for per-IP limits that precede app resolution. */
+  rateLimited(appId: string, limit: RateLimitKind, count = 1): void {
+    this.rateLimits.labels(appId, limit).inc(count);
+  }
+
+  private flushLatency(): void {
+    this.latencyScheduled = false;
+    const pending = this.pendingLatency;
+    this.pendingLatency = [];
+    const now = Date.now();
+    for (const { app, publishedAt } of pending) this.latency.labels(app).observe(Math.max(0, now - publishedAt) / 1000);
+  }
+}
