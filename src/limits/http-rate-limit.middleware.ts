@@ -24,7 +24,8 @@ export class HttpRateLimitMiddleware implements NestMiddleware {
 
   use(request: Request, response: Response, next: NextFunction): void {
     const limit = this.config.rateLimitHttpRequests;
-    if (limit < 0 || EXEMPT.test(request.path)) return next();
+    // originalUrl: `path` is relative to where Nest mounted the middleware.
+    if (limit < 0 || EXEMPT.test(request.originalUrl)) return next();
     const decision = this.limiter.consume(`http:${this.ips.resolve(request)}`, limit, this.config.rateLimitHttpWindowMs);
     if (decision instanceof Promise) decision.then((d) => this.apply(d, response, next), next);
     else this.apply(decision, response, next);

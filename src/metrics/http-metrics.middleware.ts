@@ -18,7 +18,8 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   constructor(private readonly metrics: MetricsService) {}
 
   use(request: Request, response: Response, next: NextFunction): void {
-    if (request.path === '/metrics') return next();
+    // originalUrl: `path` is relative to where Nest mounted the middleware.
+    if (/^\/metrics(\?|$)/.test(request.originalUrl)) return next();
     response.once('finish', () => {
       const app = (request as AuthenticatedRequest).heraldApp?.id ?? '';
       this.metrics.httpCall(app, headerBytes(request.headers['content-length']), headerBytes(response.getHeader('content-length')));

@@ -7,7 +7,7 @@ import { ConnectionRegistry } from '../connections/connection-registry.service.j
 import { LabelCache } from './label-cache.js';
 
 /** Which limit refused something (`rate_limit_triggered_total{limit}`); a closed set keeps labels bounded. */
-export type RateLimitKind = 'ws_upgrade' | 'http' | 'frames' | 'backend_events' | 'client_events' | 'origin';
+export type RateLimitKind = 'ws_upgrade' | 'http' | 'frames' | 'backend_events' | 'client_events' | 'read_requests' | 'origin';
 
 /** Close code of revocations (ConnectionRevoker); counted as revoked connections. */
 const CLOSE_SESSION_REVOKED = 4001;
