@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule } from './app.module.js';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { AppModule, type AppModuleOptions } from './app.module.js';
 import type { HeraldSettings } from './config/herald-config.js';
 import { LifecycleState } from './health/lifecycle-state.service.js';
 import { ShutdownService } from './health/shutdown.service.js';
@@ -17,12 +18,15 @@ function nestLogLevels(level: HeraldSettings['logLevel']): LogLevel[] {
 }
 
 /** Creates and configures (but does not start) a Herald app; shared by `main.ts` and the tests. */
-export async function createHeraldApp(settings: HeraldSettings): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(settings), {
+export async function createHeraldApp(settings: HeraldSettings, options: AppModuleOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(settings, options), {
     rawBody: true,
     bodyParser: false,
     logger: nestLogLevels(settings.logLevel),
+    // Startup lines wait for pino (JSON) instead of going to Nest's console logger.
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoNestLogger));
   app.useBodyParser('json', { limit: settings.maxBodyBytes });
   const admission = app.get(UpgradeAdmission);
   app.useWebSocketAdapter(new HeraldWsAdapter(app, { maxPayload: settings.maxFrameBytes, admit: (request) => admission.admit(request) }));

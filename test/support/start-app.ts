@@ -1,4 +1,5 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { AppModuleOptions } from '../../src/app.module.js';
 import { createHeraldApp, listen } from '../../src/bootstrap.js';
 import { loadSettings } from '../../src/config/config.loader.js';
 import type { HeraldSettings } from '../../src/config/herald-config.js';
@@ -23,9 +24,9 @@ export interface RunningApp {
  * Boots the real AppModule on an ephemeral port. `env` is read exactly like the process environment
  * (HERALD_APPS, HERALD_OUTBOX_SIZE, …) so tests exercise the same config path as production.
  */
-export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
+export async function startApp(env: Record<string, string> = {}, options: AppModuleOptions = {}): Promise<RunningApp> {
   const settings = loadSettings({ LOG_LEVEL: 'error', ...env });
-  const app = await createHeraldApp(settings);
+  const app = await createHeraldApp(settings, options);
   await listen(app, { ...settings, host: '127.0.0.1' }, 0);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
