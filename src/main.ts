@@ -15,6 +15,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // After the app exists, so this goes through pino like every other line.
+  const app = await createHeraldApp(settings);
   const logger = new Logger('Herald');
   if (settings.usingDevDefaults) {
     logger.warn(
@@ -22,7 +24,6 @@ async function main(): Promise<void> {
         'id "app-id", key "app-key", secret "app-secret", API key "app-api-key". Never expose this to a network.',
     );
   }
-  const app = await createHeraldApp(settings);
   const address = await listen(app, settings);
   logger.log(`Herald listening on ${address} (adapter: ${settings.adapter}, apps: ${settings.apps.map((a) => a.id).join(', ')})`);
 
