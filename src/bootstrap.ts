@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
+import { setupDocs } from './docs/openapi.js';
 import type { HeraldSettings } from './config/herald-config.js';
 import { LifecycleState } from './health/lifecycle-state.service.js';
 import { ShutdownService } from './health/shutdown.service.js';
@@ -28,6 +29,7 @@ export async function createHeraldApp(settings: HeraldSettings, options: AppModu
   });
   app.useLogger(app.get(PinoNestLogger));
   app.useBodyParser('json', { limit: settings.maxBodyBytes });
+  if (settings.docsEnabled) setupDocs(app);
   const admission = app.get(UpgradeAdmission);
   app.useWebSocketAdapter(new HeraldWsAdapter(app, { maxPayload: settings.maxFrameBytes, admit: (request) => admission.admit(request) }));
   return app;

@@ -1,9 +1,11 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { CLUSTER_TRANSPORT, type ClusterTransport } from '../cluster/cluster.transport.js';
 import { LifecycleState } from './lifecycle-state.service.js';
 
 /** Kubernetes probes in terminus's JSON shape. */
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -15,6 +17,7 @@ export class HealthController {
 
   /** 200 while the process runs. */
   @Get('live')
+  @ApiOperation({ summary: 'Liveness probe: 200 while the process runs' })
   @HealthCheck()
   live() {
     return this.health.check([() => this.indicators.check('process').up({ pid: process.pid })]);
@@ -22,6 +25,7 @@ export class HealthController {
 
   /** 200 when accepting traffic; 503 while starting, draining, or when the cluster transport is down. */
   @Get('ready')
+  @ApiOperation({ summary: 'Readiness probe: 503 while starting, draining, or when the cluster transport is down' })
   @HealthCheck()
   ready() {
     return this.health.check([
