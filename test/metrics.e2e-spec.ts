@@ -57,6 +57,9 @@ describe('Prometheus metrics', () => {
       herald_revoked_connections_total: 'counter',
     };
     for (const [name, type] of Object.entries(expected)) expect([name, types.get(name)]).toEqual([name, type]);
+    // Scrapes do not move what they measure.
+    const again = (await scrape(server.baseUrl)).samples;
+    expect(valueOf(again, 'herald_http_calls_received_total')).toBe(valueOf(samples, 'herald_http_calls_received_total'));
   });
 
   it('moves connection, frame, byte, delivery, latency and HTTP metrics by exactly what the traffic was', async () => {

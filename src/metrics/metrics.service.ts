@@ -74,8 +74,11 @@ export class MetricsService {
   private readonly webhookDuration: Histogram<'app_id'>;
   private readonly rateLimits: Counter<'app_id' | 'limit'>;
 
-  /** Publish times of envelopes delivered this turn; observed once after the writer's flush. */
-  private pendingLatency: { app: string; publishedAt: number }[] = [];
+  /** Per-app delivery children, so a delivery does one Map lookup and no label hashing. */
+  private readonly deliveryChildren = new Map<string, { deliveries: Counter.Internal; latency: Histogram.Internal<'app_id'> }>();
+  /** Envelopes delivered this turn (children and publish times, parallel arrays); observed once after the writer's flush. */
+  private pendingLatency: Histogram.Internal<'app_id'>[] = [];
+  private pendingPublishedAt: number[] = [];
   private latencyScheduled = false;
   private readonly observeLatency = () => this.flushLatency();
 
@@ -215,8 +218,11 @@ export class MetricsService {
    */
   delivered(app: string, publishedAt: number, recipients: number): void {
     if (recipients === 0) return;
-    this.deliveries.labels(app).inc(recipients);
-    this.pendingLatency.push({ app, publishedAt });
+    let children = this.deliveryChildren.get(app);
+    if (!children) this.deliveryChildren.set(app, (children = { deliveries: this.deliveries.labels(app), latency: this.latency.labels(app) }));
+    children.deliveries.inc(recipients);
+    this.pendingLatency.push(children.latency);
+    this.pendingPublishedAt.push(publishedAt);
     if (!this.latencyScheduled) {
       this.latencyScheduled = true;
       setImmediate(this.observeLatency);
@@ -263,9 +269,11 @@ export class MetricsService {
 
   private flushLatency(): void {
     this.latencyScheduled = false;
-    const pending = this.pendingLatency;
+    const histograms = this.pendingLatency;
+    const publishedAt = this.pendingPublishedAt;
     this.pendingLatency = [];
+    this.pendingPublishedAt = [];
     const now = Date.now();
-    for (const { app, publishedAt } of pending) this.latency.labels(app).observe(Math.max(0, now - publishedAt) / 1000);
+    for (let i = 0; i < histograms.length; i++) histograms[i].observe(Math.max(0, now - publishedAt[i]) / 1000);
   }
 }
