@@ -1,7 +1,7 @@
 /**
- * Caches prom-client children by (app, protocol) so the hot path does two Map lookups instead of
- * prom-client's per-call label hashing (it sorts and joins label values into a string on every `labels()`).
- * Keys are bounded: configured app ids × protocol names.
+ * Per-(app, protocol) entries created on first use: the hot path does two Map lookups and adds to plain
+ * numbers, never prom-client's per-call label hashing and validation (a prom-client child re-hashes its
+ * labels on every `inc`). Keys are bounded: configured app ids × protocol names.
  */
 export class LabelCache<C> {
   private readonly byApp = new Map<string, Map<string, C>>();
@@ -14,5 +14,10 @@ export class LabelCache<C> {
     let child = inner.get(second);
     if (!child) inner.set(second, (child = this.create(app, second)));
     return child;
+  }
+
+  /** Every cached entry (scrape time only). */
+  *values(): IterableIterator<C> {
+    for (const inner of this.byApp.values()) yield* inner.values();
   }
 }

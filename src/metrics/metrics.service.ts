@@ -18,9 +18,20 @@ const APP_LABEL = ['app_id'] as const;
 /** Seconds from `Envelope.publishedAt` to the socket write: sub-millisecond locally, tens of ms across a cluster. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-interface SocketChildren {
-  messages: Counter.Internal;
-  bytes: Counter.Internal;
+/** Hot-path counters of one (app, protocol): plain numbers, copied into prom-client at scrape time. */
+interface SocketCell {
+  app: string;
+  protocol: string;
+  receivedMessages: number;
+  receivedBytes: number;
+  sentMessages: number;
+  sentBytes: number;
+}
+
+/** Hot-path counters of one app. */
+interface AppCell {
+  deliveries: number;
+  latency: Histogram.Internal<'app_id'>;
 }
 
 /** WebSocket frame header bytes for a server→client text frame of `length` payload bytes (unmasked). */
@@ -54,14 +65,19 @@ export class MetricsService {
   private readonly newConnections: Counter<'app_id' | 'protocol'>;
   private readonly newDisconnections: Counter<'app_id' | 'protocol'>;
   private readonly revoked: Counter<'app_id' | 'protocol'>;
-  private readonly received: LabelCache<SocketChildren>;
-  private readonly sent: LabelCache<SocketChildren>;
+  private readonly sockets = new LabelCache<SocketCell>((app, protocol) => ({
+    app,
+    protocol,
+    receivedMessages: 0,
+    receivedBytes: 0,
+    sentMessages: 0,
+    sentBytes: 0,
+  }));
   private readonly subscriptions: Gauge<'app_id' | 'protocol'>;
   private readonly subscribes: Counter<'app_id' | 'protocol'>;
   private readonly unsubscribes: Counter<'app_id' | 'protocol'>;
   private readonly activeChannels: Gauge<'app_id'>;
   private readonly skippedMessages: Counter<'app_id' | 'protocol'>;
-  private readonly deliveries: Counter<'app_id'>;
   private readonly latency: Histogram<'app_id'>;
   private readonly transportLatency: Histogram<'transport'>;
   private readonly transportErrors: Counter<'transport'>;
@@ -74,8 +90,7 @@ export class MetricsService {
   private readonly webhookDuration: Histogram<'app_id'>;
   private readonly rateLimits: Counter<'app_id' | 'limit'>;
 
-  /** Per-app delivery children, so a delivery does one Map lookup and no label hashing. */
-  private readonly deliveryChildren = new Map<string, { deliveries: Counter.Internal; latency: Histogram.Internal<'app_id'> }>();
+  private readonly apps = new Map<string, AppCell>();
   /** Envelopes delivered this turn (children and publish times, parallel arrays); observed once after the writer's flush. */
   private pendingLatency: Histogram.Internal<'app_id'>[] = [];
   private pendingPublishedAt: number[] = [];
@@ -91,12 +106,23 @@ export class MetricsService {
     this.connected = new Gauge({ name: `${p}connected`, help: 'Currently connected sockets', labelNames: CONNECTION_LABELS, registers: reg });
     this.newConnections = new Counter({ name: `${p}new_connections_total`, help: 'Sockets opened', labelNames: CONNECTION_LABELS, registers: reg });
     this.newDisconnections = new Counter({ name: `${p}new_disconnections_total`, help: 'Sockets closed', labelNames: CONNECTION_LABELS, registers: reg });
-    const wsReceived = new Counter({ name: `${p}ws_messages_received_total`, help: 'WebSocket frames received from clients', labelNames: CONNECTION_LABELS, registers: reg });
-    const wsSent = new Counter({ name: `${p}ws_messages_sent_total`, help: 'WebSocket frames sent to clients (broadcasts and replies)', labelNames: CONNECTION_LABELS, registers: reg });
-    const bytesReceived = new Counter({ name: `${p}socket_received_bytes`, help: 'WebSocket payload bytes received', labelNames: CONNECTION_LABELS, registers: reg });
-    const bytesSent = new Counter({ name: `${p}socket_transmitted_bytes`, help: 'WebSocket bytes sent (frames incl. headers)', labelNames: CONNECTION_LABELS, registers: reg });
-    this.received = new LabelCache((app, protocol) => ({ messages: wsReceived.labels(app, protocol), bytes: bytesReceived.labels(app, protocol) }));
-    this.sent = new LabelCache((app, protocol) => ({ messages: wsSent.labels(app, protocol), bytes: bytesSent.labels(app, protocol) }));
+    // Frame and byte counters are plain numbers on the hot path, copied in when scraped.
+    const sockets = this.sockets;
+    const socketCounter = (name: string, help: string, read: (cell: SocketCell) => number) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        labelNames: CONNECTION_LABELS,
+        registers: reg,
+        collect() {
+          this.reset();
+          for (const cell of sockets.values()) this.inc({ app_id: cell.app, protocol: cell.protocol }, read(cell));
+        },
+      });
+    socketCounter('ws_messages_received_total', 'WebSocket frames received from clients', (cell) => cell.receivedMessages);
+    socketCounter('ws_messages_sent_total', 'WebSocket frames sent to clients (broadcasts and replies)', (cell) => cell.sentMessages);
+    socketCounter('socket_received_bytes', 'WebSocket payload bytes received', (cell) => cell.receivedBytes);
+    socketCounter('socket_transmitted_bytes', 'WebSocket bytes sent (frames incl. headers)', (cell) => cell.sentBytes);
     this.httpCalls = new Counter({ name: `${p}http_calls_received_total`, help: 'HTTP requests received', labelNames: APP_LABEL, registers: reg });
     this.httpReceived = new Counter({ name: `${p}http_received_bytes`, help: 'HTTP request body bytes received', labelNames: APP_LABEL, registers: reg });
     this.httpTransmitted = new Counter({ name: `${p}http_transmitted_bytes`, help: 'HTTP response body bytes sent', labelNames: APP_LABEL, registers: reg });
@@ -109,7 +135,17 @@ export class MetricsService {
     this.subscriptions = new Gauge({ name: `${p}subscriptions`, help: 'Current channel subscriptions on this node', labelNames: CONNECTION_LABELS, registers: reg });
     this.revoked = new Counter({ name: `${p}revoked_connections_total`, help: 'Sockets closed by a revocation (4001)', labelNames: CONNECTION_LABELS, registers: reg });
     this.skippedMessages = new Counter({ name: `${p}messages_skipped_total`, help: 'Messages dropped from lagging readers\' outboxes (skip-forward)', labelNames: CONNECTION_LABELS, registers: reg });
-    this.deliveries = new Counter({ name: `${p}deliveries_total`, help: 'Messages queued for a recipient (one per recipient)', labelNames: APP_LABEL, registers: reg });
+    const apps = this.apps;
+    new Counter({
+      name: `${p}deliveries_total`,
+      help: 'Messages queued for a recipient (one per recipient)',
+      labelNames: APP_LABEL,
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const [app, cell] of apps) this.inc({ app_id: app }, cell.deliveries);
+      },
+    });
     this.latency = new Histogram({ name: `${p}publish_to_send_seconds`, help: 'Envelope publishedAt to the socket write of its recipients on this node', labelNames: APP_LABEL, buckets: LATENCY_BUCKETS, registers: reg });
     this.transportLatency = new Histogram({ name: `${p}cluster_publish_seconds`, help: 'Time for the cluster transport to accept a publish', labelNames: ['transport'], buckets: LATENCY_BUCKETS, registers: reg });
     this.transportErrors = new Counter({ name: `${p}cluster_publish_errors_total`, help: 'Publishes the cluster transport refused', labelNames: ['transport'], registers: reg });
@@ -186,24 +222,24 @@ export class MetricsService {
    * `socket.on('message', (data, isBinary) => { this.metrics.frameReceived(connection, data); … })`.
    */
   frameReceived(connection: Connection, data: RawData): void {
-    const children = this.received.get(connection.tenant, connection.protocol);
-    children.messages.inc();
-    children.bytes.inc(rawDataLength(data));
+    const cell = this.sockets.get(connection.tenant, connection.protocol);
+    cell.receivedMessages++;
+    cell.receivedBytes += rawDataLength(data);
   }
 
   /** Broadcast frames written by the SocketWriter (one call per socket per flush). */
   framesSent(connection: Connection, frames: number, bytes: number): void {
-    const children = this.sent.get(connection.tenant, connection.protocol);
-    children.messages.inc(frames);
-    children.bytes.inc(bytes);
+    const cell = this.sockets.get(connection.tenant, connection.protocol);
+    cell.sentMessages += frames;
+    cell.sentBytes += bytes;
   }
 
   /** A direct reply (`Connection.sendText`). */
   textSent(connection: Connection, text: string): void {
-    const children = this.sent.get(connection.tenant, connection.protocol);
+    const cell = this.sockets.get(connection.tenant, connection.protocol);
     const length = Buffer.byteLength(text);
-    children.messages.inc();
-    children.bytes.inc(length + frameHeaderBytes(length));
+    cell.sentMessages++;
+    cell.sentBytes += length + frameHeaderBytes(length);
   }
 
   messagesSkipped(connection: Connection, skipped: number): void {
@@ -218,10 +254,10 @@ export class MetricsService {
    */
   delivered(app: string, publishedAt: number, recipients: number): void {
     if (recipients === 0) return;
-    let children = this.deliveryChildren.get(app);
-    if (!children) this.deliveryChildren.set(app, (children = { deliveries: this.deliveries.labels(app), latency: this.latency.labels(app) }));
-    children.deliveries.inc(recipients);
-    this.pendingLatency.push(children.latency);
+    let cell = this.apps.get(app);
+    if (!cell) this.apps.set(app, (cell = { deliveries: 0, latency: this.latency.labels(app) }));
+    cell.deliveries += recipients;
+    this.pendingLatency.push(cell.latency);
     this.pendingPublishedAt.push(publishedAt);
     if (!this.latencyScheduled) {
       this.latencyScheduled = true;
