@@ -14,6 +14,7 @@ import { LoggingModule } from './logging/logging.module.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PublishModule } from './publish/publish.module.js';
+import { PusherModule } from './pusher/pusher.module.js';
 
 /** Process-level wiring that is not a setting. */
 export interface AppModuleOptions {
@@ -40,6 +41,7 @@ export class AppModule {
         BroadcastModule,
         HealthModule,
         BusModule,
+        PusherModule,
         PublishModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
