@@ -1,0 +1,207 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { APP, connected, disconnectAll, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
+import { startApp, type RunningApp } from './support/start-app.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- pusher-js objects are untyped */
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  body: { time_ms: number; events: Record<string, unknown>[] };
+}
+
+/** A real HTTP webhook receiver; `respond` decides each answer's status (or hangs with 0). */
+class Receiver {
+  readonly requests: Received[] = [];
+  respond: (index: number) => number = () => 200;
+  private waiters: { match: (event: Record<string, unknown>) => boolean; resolve: (r: Received) => void }[] = [];
+  private server!: Server;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const status = this.respond(this.requests.length);
+        const rawBody = Buffer.concat(chunks).toString('utf8');
+        const received: Received = { headers: request.headers, rawBody, body: JSON.parse(rawBody) };
+        if (status === 0) return; // hang: a receiver that never answers
+        response.writeHead(status).end();
+        if (status >= 300) return;
+        this.requests.push(received);
+        for (const waiter of [...this.waiters]) {
+          if (received.body.events.some(waiter.match)) {
+            this.waiters = this.waiters.filter((w) => w !== waiter);
+            waiter.resolve(received);
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+
+  events(): Record<string, unknown>[] {
+    return this.requests.flatMap((r) => r.body.events);
+  }
+
+  next(match: (event: Record<string, unknown>) => boolean, timeoutMs = 3000): Promise<Received> {
+    const existing = this.requests.find((r) => r.body.events.some(match));
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no webhook matched in ${timeoutMs} ms; got ${JSON.stringify(this.events())}`)), timeoutMs);
+      this.waiters.push({ match, resolve: (r) => (clearTimeout(timer), resolve(r)) });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+const named = (name: string, extra: Record<string, unknown> = {}) => (event: Record<string, unknown>) =>
+  event.name === name && Object.entries(extra).every(([k, v]) => event[k] === v);
+
+describe('Pusher webhooks', () => {
+  let server: RunningApp;
+  let receiver: Receiver;
+  const clients: any[] = [];
+  const client = (userId = '1') => {
+    const c = pusherClient(server, { userId });
+    clients.push(c);
+    return c;
+  };
+
+  async function start(hook: Record<string, unknown> = {}): Promise<void> {
+    server = await startApp({
+      HERALD_APPS: JSON.stringify([
+        {
+          id: APP.appId,
+          key: APP.key,
+          secret: APP.secret,
+          enableClientMessages: true,
+          webhooks: [
+            {
+              url: receiver.url,
+              event_types: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss', 'subscription_count'],
+              headers: { 'X-Custom': 'yes', 'X-Pusher-Key': 'cannot-override' },
+              ...hook,
+            },
+          ],
+        },
+      ]),
+    });
+  }
+
+  beforeEach(async () => {
+    receiver = new Receiver();
+    await receiver.start();
+  });
+  afterEach(async () => {
+    await disconnectAll(clients.splice(0), server);
+    await server?.close();
+    await receiver.stop();
+  });
+
+  it('sends channel_occupied and, ~3 s after the last subscriber left, channel_vacated; the SDK validates them', async () => {
+    await start();
+    const a = client();
+    await connected(a);
+    await subscribed(a, 'news');
+    const occupied = await receiver.next(named('channel_occupied', { channel: 'news' }));
+    const sdk = serverSdk(server);
+    const webhook = sdk.webhook({ headers: occupied.headers, rawBody: occupied.rawBody });
+    expect(webhook.isValid()).toBe(true);
+    expect(occupied.headers['x-custom']).toBe('yes');
+    expect(occupied.headers['x-pusher-key']).toBe(APP.key);
+    expect(typeof occupied.body.time_ms).toBe('number');
+    // A tampered body does not validate.
+    expect(sdk.webhook({ headers: occupied.headers, rawBody: occupied.rawBody.replace('news', 'nows') }).isValid()).toBe(false);
+
+    const left = Date.now();
+    a.unsubscribe('news');
+    const vacated = await receiver.next(named('channel_vacated', { channel: 'news' }), 6000);
+    expect(Date.now() - left).toBeGreaterThanOrEqual(2900);
+    expect(sdk.webhook({ headers: vacated.headers, rawBody: vacated.rawBody }).isValid()).toBe(true);
+  });
+
+  it('sends neither vacated nor a second occupied when the channel comes back within the delay', async () => {
+    await start();
+    const a = client();
+    await connected(a);
+    await subscribed(a, 'news');
+    await receiver.next(named('channel_occupied'));
+    a.unsubscribe('news');
+    await subscribed(a, 'news');
+    // Past the 3 s delay: still exactly one occupied and no vacated.
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(receiver.events().filter((e) => e.name === 'channel_occupied' || e.name === 'channel_vacated')).toEqual([
+      { name: 'channel_occupied', channel: 'news' },
+    ]);
+  });
+
+  it('sends member_added, client_event (with user_id on presence), cache_miss and member_removed', async () => {
+    await start();
+    const a = client('1');
+    const b = client('2');
+    await Promise.all([connected(a), connected(b)]);
+    await subscribed(a, 'presence-room');
+    await receiver.next(named('member_added', { channel: 'presence-room', user_id: '1' }));
+    const pb = await subscribed(b, 'presence-room');
+    await receiver.next(named('member_added', { user_id: '2' }));
+    pb.trigger('client-hi', { x: 1 });
+    const clientEvent = (await receiver.next(named('client_event'))).body.events.find(named('client_event'));
+    expect(clientEvent).toEqual({
+      name: 'client_event',
+      channel: 'presence-room',
+      event: 'client-hi',
+      data: '{"x":1}',
+      socket_id: b.connection.socket_id,
+      user_id: '2',
+    });
+    await subscribed(a, 'cache-prices');
+    await receiver.next(named('cache_miss', { channel: 'cache-prices' }));
+    b.unsubscribe('presence-room');
+    await receiver.next(named('member_removed', { user_id: '2' }), 6000);
+  });
+
+  it('applies the channel name filter', async () => {
+    await start({ filter: { channel_name_starts_with: 'private-' } });
+    const a = client();
+    await connected(a);
+    await subscribed(a, 'news');
+    await subscribed(a, 'private-x');
+    await receiver.next(named('channel_occupied', { channel: 'private-x' }));
+    expect(receiver.events().filter((e) => e.channel === 'news')).toEqual([]);
+  });
+
+  it('retries a failed delivery with back-off', async () => {
+    let attempts = 0;
+    receiver.respond = () => (attempts++ === 0 ? 500 : 200);
+    await start();
+    const a = client();
+    await connected(a);
+    await subscribed(a, 'news');
+    await receiver.next(named('channel_occupied'), 5000);
+    expect(attempts).toBe(2);
+  });
+
+  it('does not slow message delivery when the receiver hangs', async () => {
+    receiver.respond = () => 0;
+    await start();
+    const a = client();
+    await connected(a);
+    const news = await subscribed(a, 'news');
+    const sdk = serverSdk(server);
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) {
+      const got = new Promise((resolve) => news.bind(`e${i}`, resolve));
+      await sdk.trigger('news', `e${i}`, { i });
+      await got;
+    }
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
