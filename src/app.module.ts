@@ -15,6 +15,10 @@ import { LimitsModule } from './limits/limits.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PublishModule } from './publish/publish.module.js';
 import { PusherModule } from './pusher/pusher.module.js';
+import { ChannelsModule } from './channels/channels.module.js';
+import { HistoryModule } from './history/history.module.js';
+import { RpcModule } from './rpc/rpc.module.js';
+import { TopicsModule } from './topics/topics.module.js';
 
 /** Process-level wiring that is not a setting. */
 export interface AppModuleOptions {
@@ -42,6 +46,10 @@ export class AppModule {
         HealthModule,
         BusModule,
         PusherModule,
+        HistoryModule,
+        ChannelsModule,
+        RpcModule,
+        TopicsModule,
         PublishModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],

@@ -77,6 +77,7 @@ export const settingsFileSchema = z
     tenantBufferSize: z.number().int().min(1).optional(),
     revocationTtlSeconds: z.number().int().positive().optional(),
     authTimeoutMs: z.number().int().positive().optional(),
+    authorizeTimeoutMs: z.number().int().positive().optional(),
     shutdownGraceMs: z.number().int().positive().optional(),
     metricsPort: z.number().int().min(0).max(65535).optional(),
     metricsPrefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a valid Prometheus name prefix').optional(),

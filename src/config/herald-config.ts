@@ -75,6 +75,8 @@ export interface HeraldSettings {
   revocationTtlSeconds: number;
   /** Time a WS client on /ws/rpc has to authenticate. Default 30 000. */
   authTimeoutMs: number;
+  /** Time an app's `authorizeUrl` (topic join callback) has to answer before the join is denied. Default 3 000. */
+  authorizeTimeoutMs: number;
   /** Upper bound for a graceful drain after SIGTERM. Default 10 000. */
   shutdownGraceMs: number;
   /** Extra port serving only `GET /metrics` (soketi uses 9601); unset = main port only, 0 = any free port. */
@@ -117,6 +119,7 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract tenantBufferSize: number;
   abstract revocationTtlSeconds: number;
   abstract authTimeoutMs: number;
+  abstract authorizeTimeoutMs: number;
   abstract shutdownGraceMs: number;
   abstract metricsPort?: number;
   abstract logPretty?: boolean;

@@ -47,6 +47,9 @@ export class HeraldWsAdapter extends AbstractWsAdapter {
       maxPayload: this.options.maxPayload,
       perMessageDeflate: false,
       clientTracking: false,
+      // One inbound message per connection per event-loop turn: a client flooding requests (ws would
+      // otherwise emit every frame of a 2 MB read burst synchronously) cannot stall other connections.
+      allowSynchronousEvents: false,
     });
     this.routes.push({ pattern: compilePath(options?.path ?? '/'), server });
     this.listenForUpgrades();

@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { ChannelPublisher } from './channel-publisher.service.js';
+import { ChannelsController } from './channels.controller.js';
+
+/** The shared channel space: REST publish and counts, the publisher the RPC `publish` uses. */
+@Module({ controllers: [ChannelsController], providers: [ChannelPublisher], exports: [ChannelPublisher] })
+export class ChannelsModule {}

@@ -1,0 +1,121 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { StreamPosition } from '../broadcast/envelope.js';
+import { channelAuthorized } from '../channels/channel-name.js';
+import { ConnectionRegistry } from '../connections/connection-registry.service.js';
+import { ConflictError, PermissionDeniedError } from '../errors/app.errors.js';
+import type { HistoryEntry, HistoryStore } from '../history/history.store.js';
+import { HISTORY_STORE } from '../history/history.tokens.js';
+import { messageOf, type ChannelMessage, type RpcCodec } from './rpc.codec.js';
+import { RpcUnauthenticatedError } from './rpc.errors.js';
+import { channelParam, parseParams, subscribeParams, unsubscribeParams } from './rpc.params.js';
+import type { RpcConnection, RpcSubscription } from './rpc.session.js';
+
+/** A method's result plus what must go out right after the reply (the replay). */
+export interface RpcOutcome {
+  result: unknown;
+  afterReply?: () => void;
+}
+
+export interface SubscribeResult {
+  subscriptionId: string;
+  timestamp: string;
+  offset: number;
+  epoch: string;
+  recovered?: boolean;
+}
+
+/**
+ * `subscribe` / `unsubscribe`, with recovery. The subscription joins the channel index first and
+ * queues live messages while the position (or history since `since`) is read; then the reply goes
+ * out, then the replay, then the queued live messages, each numbered on the subscription. Messages
+ * published during the read are therefore neither lost (they were queued) nor doubled (a live message
+ * at or below the replayed top is skipped), in publish order.
+ */
+@Injectable()
+export class RpcSubscriptions {
+  constructor(
+    private readonly registry: ConnectionRegistry,
+    @Inject(HISTORY_STORE) private readonly history: HistoryStore,
+  ) {}
+
+  /** Validates synchronously (a refused subscribe never holds the connection's later requests back). */
+  subscribe(connection: RpcConnection, params: unknown): Promise<RpcOutcome> {
+    const session = connection.session;
+    const { channel: rawChannel, since } = parseParams(subscribeParams, params);
+    const channel = channelParam(rawChannel, session.app);
+    if (!session.authenticated) throw new RpcUnauthenticatedError('authentication required');
+    const identity = connection.identity;
+    if (!identity.scopes.includes('subscribe')) throw new PermissionDeniedError('token scope does not include "subscribe"');
+    if (!channelAuthorized(identity.authorizedChannels, channel)) {
+      throw new PermissionDeniedError(`user not authorized to access channel "${channel}"`);
+    }
+    if (session.subscriptions.has(channel)) throw new ConflictError(`already subscribed to "${channel}"`);
+
+    const subscription: RpcSubscription = { seq: 0, pending: [] };
+    session.subscriptions.set(channel, subscription);
+    this.registry.subscribe(connection, channel);
+    return this.read(connection, channel, subscription, since);
+  }
+
+  private async read(connection: RpcConnection, channel: string, subscription: RpcSubscription, since: StreamPosition | undefined): Promise<RpcOutcome> {
+    const session = connection.session;
+    let position: StreamPosition;
+    let replay: HistoryEntry[] = [];
+    let recovered: boolean | undefined;
+    try {
+      if (since) {
+        const read = await this.history.since(session.app.id, channel, since);
+        ({ position, recovered } = read);
+        replay = read.entries;
+      } else {
+        position = await this.history.position(session.app.id, channel);
+      }
+    } catch (error) {
+      this.drop(connection, channel, subscription);
+      throw error;
+    }
+    const result: SubscribeResult = {
+      subscriptionId: connection.id,
+      timestamp: new Date().toISOString(),
+      offset: position.offset,
+      epoch: position.epoch,
+      ...(recovered !== undefined && { recovered }),
+    };
+    return { result, afterReply: () => this.goLive(connection, channel, subscription, replay, recovered === true ? position : undefined) };
+  }
+
+  unsubscribe(connection: RpcConnection, params: unknown): RpcOutcome {
+    const session = connection.session;
+    const { channel: rawChannel } = parseParams(unsubscribeParams, params);
+    const channel = channelParam(rawChannel, session.app);
+    const subscription = session.subscriptions.get(channel);
+    if (subscription) this.drop(connection, channel, subscription);
+    return { result: { success: true } };
+  }
+
+  /** Replay, then the messages queued during the read, then live delivery through the SocketWriter. */
+  private goLive(connection: RpcConnection, channel: string, subscription: RpcSubscription, replay: HistoryEntry[], replayedUpTo?: StreamPosition): void {
+    if (connection.session.subscriptions.get(channel) !== subscription) return;
+    const codec = connection.codec as RpcCodec;
+    for (const entry of replay) this.send(connection, codec, subscription, { ...entry, epoch: replayedUpTo?.epoch });
+    const pending = subscription.pending ?? [];
+    subscription.pending = null;
+    if (replayedUpTo) subscription.replayedUpTo = replayedUpTo;
+    for (const envelope of pending) {
+      const position = envelope.position;
+      if (replayedUpTo && position && position.epoch === replayedUpTo.epoch && position.offset <= replayedUpTo.offset) continue;
+      this.send(connection, codec, subscription, messageOf(envelope, channel));
+    }
+  }
+
+  private send(connection: RpcConnection, codec: RpcCodec, subscription: RpcSubscription, message: ChannelMessage): void {
+    const parts = codec.channelParts(message);
+    connection.sendText(parts.head + ++subscription.seq + parts.tail);
+  }
+
+  private drop(connection: RpcConnection, channel: string, subscription: RpcSubscription): void {
+    if (connection.session.subscriptions.get(channel) !== subscription) return;
+    connection.session.subscriptions.delete(channel);
+    this.registry.unsubscribe(connection, channel);
+  }
+}

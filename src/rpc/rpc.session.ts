@@ -1,0 +1,41 @@
+import type { Envelope, StreamPosition } from '../broadcast/envelope.js';
+import type { AppConfig } from '../config/herald-config.js';
+import type { Connection } from '../connections/connection.js';
+import type { RpcRequest } from './rpc.codec.js';
+
+/** One channel subscription of one connection. */
+export interface RpcSubscription {
+  /** Messages numbered on this subscription so far; the next one gets `seq + 1`. */
+  seq: number;
+  /**
+   * While the subscribe call reads the channel's position/history, live messages wait here (in order)
+   * so they follow the reply and the replay; null once the subscription is live.
+   */
+  pending: Envelope[] | null;
+  /** After a recovery: live messages at or below this position were replayed already and are skipped. */
+  replayedUpTo?: StreamPosition;
+}
+
+/** Protocol state of a `/ws/rpc` or `/ws/jsonrpc` connection. */
+export interface RpcSession {
+  readonly app: AppConfig;
+  authenticated: boolean;
+  authTimer?: NodeJS.Timeout;
+  readonly subscriptions: Map<string, RpcSubscription>;
+  /** A request is awaiting something (history read, publish); later ones wait in `backlog`, in order. */
+  busy: boolean;
+  readonly backlog: RpcRequest[];
+  /** Concurrent requests (publish) not answered yet. */
+  inFlight: number;
+}
+
+export type RpcConnection = Connection<RpcSession>;
+
+export function newRpcSession(app: AppConfig, authenticated: boolean): RpcSession {
+  return { app, authenticated, subscriptions: new Map(), busy: false, backlog: [], inFlight: 0 };
+}
+
+/** Connections carrying an RPC codec always hold an RpcSession (the gateways attach them so). */
+export function rpcSession(connection: Connection): RpcSession {
+  return connection.session as RpcSession;
+}

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import type { ProtocolCodec, RestartSignal } from '../broadcast/codec.js';
+import type { Envelope } from '../broadcast/envelope.js';
+import { TOPIC_LAGGED, topicFrame } from './topics.frames.js';
+
+/**
+ * `/ws/topics` (RoadRunner): channel messages only, as `{"topic":"<channel>","payload":"<text>"}` where
+ * the payload is the published payload when it is a string, otherwise its JSON text (RoadRunner
+ * payloads are strings). Tenant- and user-targeted messages and protocol-internal events are not carried.
+ */
+@Injectable()
+export class TopicsCodec implements ProtocolCodec {
+  readonly protocol = 'topics' as const;
+  readonly restart: RestartSignal = { code: 1012, reason: 'Service restart' };
+
+  encode(envelope: Envelope): string | null {
+    const target = envelope.target;
+    if (target.kind !== 'channel' || envelope.origin === 'internal') return null;
+    const data = envelope.data;
+    return topicFrame(target.channel, typeof data === 'string' ? data : JSON.stringify(data ?? null));
+  }
+
+  /** `{"topic":"#lagged","payload":"<n>"}`: this many messages were skipped while the client was slow. */
+  lagNotice(skipped: number): string {
+    return topicFrame(TOPIC_LAGGED, String(skipped));
+  }
+}
