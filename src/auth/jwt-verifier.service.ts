@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
 import type { AppConfig } from '../config/herald-config.js';
 import { TokenInvalidError } from '../errors/app.errors.js';
@@ -34,14 +35,24 @@ function optionalString(value: unknown, claim: string): string | undefined {
  */
 @Injectable()
 export class JwtVerifier {
+  /** One KeyObject per app: handing jsonwebtoken a string makes it try (and fail) to parse a public key first on every verify. */
+  private readonly keys = new WeakMap<AppConfig, KeyObject>();
+
   constructor(private readonly jwt: JwtService) {}
+
+  private keyOf(app: AppConfig): KeyObject {
+    let key = this.keys.get(app);
+    if (!key) this.keys.set(app, (key = createSecretKey(Buffer.from(app.secret, 'utf8'))));
+    return key;
+  }
 
   verify(token: string | undefined, app: AppConfig): VerifiedToken {
     if (!token) throw new TokenInvalidError('token missing');
     let claims: Record<string, unknown>;
     try {
       claims = this.jwt.verify<Record<string, unknown>>(token, {
-        secret: app.secret,
+        // jsonwebtoken accepts a KeyObject here (its documented `secretOrPublicKey` type); @nestjs/jwt's typing is narrower.
+        secret: this.keyOf(app) as unknown as Buffer,
         algorithms: ['HS256'],
         audience: app.jwtAudience,
         clockTolerance: 30,

@@ -126,6 +126,12 @@ export class BroadcastService implements OnModuleInit, OnModuleDestroy {
       const seconds = (performance.now() - started) / 1000;
       for (const observer of this.observers) observer.onTransportPublish(this.transport.kind, seconds, failed);
     }
+    if (this.transport.kind === 'local') {
+      // The local transport delivered synchronously and the SocketWriter flushes on setImmediate; resolving after
+      // that flush means a publisher that awaits each call paces itself to what sockets absorb (no pile-up
+      // of accepted-but-unsent messages), while publishes that arrive in the same turn still share one flush.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     return envelope;
   }
 
