@@ -59,6 +59,12 @@ export interface HeraldSettings {
   adapter: AdapterKind;
   redisUrl: string;
   natsUrl: string;
+  /** Prefix of every Redis key and Redis/NATS channel or subject Herald uses; separate clusters sharing a broker need different ones. Default `herald`. */
+  clusterPrefix: string;
+  /** How often a node announces it is alive (Redis heartbeat, NATS peer announcement). Default 5 000. */
+  nodeHeartbeatMs: number;
+  /** A node silent this long is dead: its presence members, subscriptions and counts are removed cluster-wide. Default 15 000. */
+  nodeTimeoutMs: number;
   /** WebSocket ping frame interval; a peer missing two is terminated. Default 30 000. */
   pingIntervalMs: number;
   /** Messages a lagging connection may have queued before the oldest are skipped. Default 128. */
@@ -111,6 +117,9 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract adapter: AdapterKind;
   abstract redisUrl: string;
   abstract natsUrl: string;
+  abstract clusterPrefix: string;
+  abstract nodeHeartbeatMs: number;
+  abstract nodeTimeoutMs: number;
   abstract pingIntervalMs: number;
   abstract outboxSize: number;
   abstract socketHighWaterMark: number;
