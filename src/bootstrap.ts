@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import bodyParser from 'body-parser';
+import type { IncomingMessage } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
@@ -18,6 +20,17 @@ function nestLogLevels(level: HeraldSettings['logLevel']): LogLevel[] {
   return LEVELS.slice(0, LEVELS.indexOf(mapped) + 1);
 }
 
+/** Largest body the Pusher HTTP API may legitimately receive (a full batch of maximum-size events plus JSON overhead). */
+function pusherBodyLimit(settings: HeraldSettings): number {
+  const batches = settings.apps.map((app) => Math.ceil(app.maxEventPayloadInKb * 1024 * app.maxEventBatchSize * 1.25) + 16 * 1024);
+  return Math.max(settings.maxBodyBytes, ...batches);
+}
+
+/** The Pusher signature covers the raw body (`body_md5`), so keep it as Nest's `rawBody: true` does. */
+function keepRawBody(request: IncomingMessage & { rawBody?: Buffer }, _response: unknown, buffer: Buffer): void {
+  request.rawBody = buffer;
+}
+
 /** Creates and configures (but does not start) a Herald app; shared by `main.ts` and the tests. */
 export async function createHeraldApp(settings: HeraldSettings, options: AppModuleOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(settings, options), {
@@ -28,6 +41,9 @@ export async function createHeraldApp(settings: HeraldSettings, options: AppModu
     bufferLogs: true,
   });
   app.useLogger(app.get(PinoNestLogger));
+  // The Pusher HTTP API enforces its own per-app limits (maxEventPayloadInKb × maxEventBatchSize), which can exceed
+  // the REST body limit: give /apps a parser sized for the largest allowed batch, registered first so it wins.
+  app.use('/apps', bodyParser.json({ limit: pusherBodyLimit(settings), verify: keepRawBody }));
   app.useBodyParser('json', { limit: settings.maxBodyBytes });
   if (settings.docsEnabled) setupDocs(app);
   const admission = app.get(UpgradeAdmission);
