@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
 import { AppRegistry } from '../config/app-registry.service.js';
 import type { AppConfig } from '../config/herald-config.js';
 import { JwtVerifier, type VerifiedToken } from './jwt-verifier.service.js';
@@ -60,6 +61,21 @@ export class SocketAuthenticator {
       throw new SocketRejectedError(CLOSE_UNAUTHORIZED, 'Unauthorized - token revoked');
     }
     return verified;
+  }
+
+  /**
+   * For protocols that authenticate at the upgrade: the app and token, or undefined after closing the socket
+   * right away with the rejection's code and reason (the upgrade itself completed, so a browser learns why).
+   */
+  authenticateOrClose(socket: WebSocket, request: IncomingMessage): { app: AppConfig; token: VerifiedToken } | undefined {
+    try {
+      return this.authenticate(request);
+    } catch (error) {
+      if (!(error instanceof SocketRejectedError)) throw error;
+      // A close reason is limited to 123 bytes.
+      socket.close(error.closeCode, error.reason.slice(0, 120));
+      return undefined;
+    }
   }
 
   /** Both steps for protocols that authenticate at the upgrade (`/ws/bus`, `/ws/topics`). */

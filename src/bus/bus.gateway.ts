@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
-import { SocketAuthenticator, SocketRejectedError } from '../auth/socket-authenticator.service.js';
+import { SocketAuthenticator } from '../auth/socket-authenticator.service.js';
 import type { Connection } from '../connections/connection.js';
 import { ConnectionLifecycle } from '../connections/connection-lifecycle.service.js';
 import { LifecycleState } from '../health/lifecycle-state.service.js';
@@ -33,16 +33,9 @@ export class BusGateway implements OnGatewayConnection {
       socket.close(this.codec.restart.code, this.codec.restart.reason);
       return;
     }
-    let identity;
-    try {
-      identity = this.auth.authenticate(request).token.identity;
-    } catch (error) {
-      if (error instanceof SocketRejectedError) {
-        socket.close(error.closeCode, error.reason.slice(0, 120));
-        return;
-      }
-      throw error;
-    }
+    const authenticated = this.auth.authenticateOrClose(socket, request);
+    if (!authenticated) return;
+    const identity = authenticated.token.identity;
     const connection = this.lifecycle.attach({ socket, identity, protocol: 'bus', codec: this.codec, session: null });
     const budget = this.frameLimiter.budget(connection);
     socket.on('message', (data: RawData, isBinary: boolean) => this.onFrame(connection, budget, data, isBinary));

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
-import { SocketAuthenticator, SocketRejectedError } from '../auth/socket-authenticator.service.js';
+import { SocketAuthenticator } from '../auth/socket-authenticator.service.js';
 import type { AppConfig } from '../config/herald-config.js';
 import type { Connection } from '../connections/connection.js';
 import { ConnectionLifecycle } from '../connections/connection-lifecycle.service.js';
@@ -62,16 +62,8 @@ export class TopicsGateway implements OnGatewayConnection {
       socket.close(this.codec.restart.code, this.codec.restart.reason);
       return;
     }
-    let authenticated;
-    try {
-      authenticated = this.auth.authenticate(request);
-    } catch (error) {
-      if (error instanceof SocketRejectedError) {
-        socket.close(error.closeCode, error.reason.slice(0, 120));
-        return;
-      }
-      throw error;
-    }
+    const authenticated = this.auth.authenticateOrClose(socket, request);
+    if (!authenticated) return;
     const session: TopicsSession = { app: authenticated.app, headers: request.headers, busy: false, backlog: [] };
     const connection = this.lifecycle.attach({ socket, identity: authenticated.token.identity, protocol: 'topics', codec: this.codec, session });
     const budget = this.frameLimiter.budget(connection);
