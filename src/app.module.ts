@@ -4,6 +4,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { BroadcastModule } from './broadcast/broadcast.module.js';
 import { BusModule } from './bus/bus.module.js';
 import { ClusterModule } from './cluster/cluster.module.js';
+import { ClusterStateModule } from './state/cluster-state.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { HeraldSettings } from './config/herald-config.js';
 import type { DestinationStream } from 'pino';
@@ -40,6 +41,7 @@ export class AppModule {
         MetricsModule,
         LimitsModule,
         ClusterModule,
+        ClusterStateModule,
         AuthModule,
         ConnectionsModule,
         BroadcastModule,

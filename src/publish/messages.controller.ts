@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -17,7 +17,7 @@ import { AuthGuard, CurrentApp } from '../auth/auth.guard.js';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { parseInput } from '../common/validation.js';
 import type { AppConfig } from '../config/herald-config.js';
-import { ConnectionRegistry } from '../connections/connection-registry.service.js';
+import { CLUSTER_STATS, type ClusterStats } from '../cluster/cluster-stats.js';
 import { ERROR_BODY, RATE_LIMIT_HEADERS, openApiSchema } from '../docs/openapi-schemas.js';
 import { API_KEY_AUTH } from '../docs/openapi.js';
 import { AppRateLimits } from '../limits/app-rate-limits.service.js';
@@ -33,7 +33,7 @@ import { sendMessageSchema, targetOf } from './messages.dto.js';
 export class MessagesController {
   constructor(
     private readonly broadcast: BroadcastService,
-    private readonly registry: ConnectionRegistry,
+    @Inject(CLUSTER_STATS) private readonly stats: ClusterStats,
     private readonly limits: AppRateLimits,
   ) {}
 
@@ -73,22 +73,22 @@ export class MessagesController {
   }
 
   @Get('connections')
-  @ApiOperation({ summary: 'Count live connections and distinct users of the app on this node' })
+  @ApiOperation({ summary: 'Count live connections and distinct users of the app across the cluster' })
   @ApiOkResponse({
     schema: { type: 'object', required: ['connections', 'users'], properties: { connections: { type: 'integer' }, users: { type: 'integer' } } },
   })
-  connections(@CurrentApp() app: AppConfig): { connections: number; users: number } {
-    return { connections: this.registry.connectionCount(app.id), users: this.registry.userCount(app.id) };
+  connections(@CurrentApp() app: AppConfig): Promise<{ connections: number; users: number }> {
+    return this.stats.counts(app.id);
   }
 
   @Get('users/:userId')
-  @ApiOperation({ summary: 'Whether a user is online (has a live connection on this node)' })
+  @ApiOperation({ summary: 'Whether a user is online (has a live connection on any node)' })
   @ApiParam({ name: 'userId', description: 'JWT `sub` of the user' })
   @ApiOkResponse({
     schema: { type: 'object', required: ['online', 'connections'], properties: { online: { type: 'boolean' }, connections: { type: 'integer' } } },
   })
-  user(@CurrentApp() app: AppConfig, @Param('userId') userId: string): { online: boolean; connections: number } {
-    const connections = this.registry.userConnectionCount(app.id, userId);
+  async user(@CurrentApp() app: AppConfig, @Param('userId') userId: string): Promise<{ online: boolean; connections: number }> {
+    const connections = await this.stats.userConnections(app.id, userId);
     return { online: connections > 0, connections };
   }
 }

@@ -25,23 +25,23 @@ export class RevocationController {
   @ApiOperation({ summary: 'Revoke a session', description: 'Closes its sockets with 4001 "Session revoked" and refuses tokens with this `sid` issued before now.' })
   @ApiParam({ name: 'sid', description: 'JWT `sid`' })
   @HttpCode(200)
-  revokeSession(@CurrentApp() app: AppConfig, @Param('sid') sid: string): { closed: number } {
-    return { closed: this.revoker.revoke(app.id, 'session', sid) };
+  async revokeSession(@CurrentApp() app: AppConfig, @Param('sid') sid: string): Promise<{ closed: number }> {
+    return { closed: await this.revoker.revoke(app.id, 'session', sid) };
   }
 
   @Post('users/:userId/revoke')
   @ApiOperation({ summary: 'Revoke a user', description: 'Closes every socket of the user with 4001 and refuses the user\'s tokens issued before now.' })
   @ApiParam({ name: 'userId', description: 'JWT `sub`' })
   @HttpCode(200)
-  revokeUser(@CurrentApp() app: AppConfig, @Param('userId') userId: string): { closed: number } {
-    return { closed: this.revoker.revoke(app.id, 'user', userId) };
+  async revokeUser(@CurrentApp() app: AppConfig, @Param('userId') userId: string): Promise<{ closed: number }> {
+    return { closed: await this.revoker.revoke(app.id, 'user', userId) };
   }
 
   @Post('tokens/:jti/revoke')
   @ApiOperation({ summary: 'Revoke an API token', description: 'Closes the sockets opened with the token with 4001 and refuses it from now on.' })
   @ApiParam({ name: 'jti', description: 'JWT `jti`' })
   @HttpCode(200)
-  revokeToken(@CurrentApp() app: AppConfig, @Param('jti') jti: string): { closed: number } {
-    return { closed: this.revoker.revoke(app.id, 'token', jti) };
+  async revokeToken(@CurrentApp() app: AppConfig, @Param('jti') jti: string): Promise<{ closed: number }> {
+    return { closed: await this.revoker.revoke(app.id, 'token', jti) };
   }
 }

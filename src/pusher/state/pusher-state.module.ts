@@ -1,4 +1,13 @@
 import { Module } from '@nestjs/common';
+import { byAdapter } from '../../state/by-adapter.js';
+import type { ChannelCache } from './channel-cache.js';
+import type { ChannelOccupancy } from './channel-occupancy.js';
+import type { ConnectionCounter } from './connection-counter.js';
+import type { OnlineUsers } from './online-users.js';
+import type { PresenceStore } from './presence.store.js';
+import { NatsClusterStats } from '../../state/nats-cluster-stats.service.js';
+import { RedisClusterCounts } from '../../state/redis-cluster-counts.js';
+import { RedisChannelCache, RedisChannelOccupancy, RedisOnlineUsers, RedisPresenceStore } from '../../state/redis-pusher-state.js';
 import { MemoryChannelCache } from './memory-channel-cache.js';
 import { MemoryChannelOccupancy } from './memory-channel-occupancy.js';
 import { MemoryConnectionCounter } from './memory-connection-counter.js';
@@ -12,11 +21,12 @@ import { CHANNEL_CACHE, CHANNEL_OCCUPANCY, CONNECTION_COUNTER, ONLINE_USERS, PRE
  */
 @Module({
   providers: [
-    { provide: PRESENCE_STORE, useClass: MemoryPresenceStore },
-    { provide: CHANNEL_OCCUPANCY, useClass: MemoryChannelOccupancy },
-    { provide: CONNECTION_COUNTER, useClass: MemoryConnectionCounter },
-    { provide: CHANNEL_CACHE, useClass: MemoryChannelCache },
-    { provide: ONLINE_USERS, useClass: MemoryOnlineUsers },
+    // HERALD_ADAPTER=redis binds the Redis implementations (src/state/, issue 5).
+    byAdapter<PresenceStore>(PRESENCE_STORE, () => new MemoryPresenceStore(), RedisPresenceStore),
+    byAdapter<ChannelOccupancy>(CHANNEL_OCCUPANCY, () => new MemoryChannelOccupancy(), RedisChannelOccupancy),
+    byAdapter<ConnectionCounter>(CONNECTION_COUNTER, () => new MemoryConnectionCounter(), RedisClusterCounts, { inject: NatsClusterStats }),
+    byAdapter<ChannelCache>(CHANNEL_CACHE, () => new MemoryChannelCache(), RedisChannelCache),
+    byAdapter<OnlineUsers>(ONLINE_USERS, () => new MemoryOnlineUsers(), RedisOnlineUsers),
   ],
   exports: [PRESENCE_STORE, CHANNEL_OCCUPANCY, CONNECTION_COUNTER, CHANNEL_CACHE, ONLINE_USERS],
 })

@@ -1,0 +1,40 @@
+import { Global, Module } from '@nestjs/common';
+import { CLUSTER_STATS, LocalClusterStats, type ClusterStats } from '../cluster/cluster-stats.js';
+import { HeraldConfig } from '../config/herald-config.js';
+import { WebhooksModule } from '../webhooks/webhooks.module.js';
+import { NatsClusterStats } from './nats-cluster-stats.service.js';
+import { RedisClusterCounts } from './redis-cluster-counts.js';
+import { RedisHistoryStore } from './redis-history.store.js';
+import { RedisNodeMembership } from './redis-node-membership.service.js';
+import { RedisNodeReaper } from './redis-node-reaper.service.js';
+import { RedisChannelCache, RedisChannelOccupancy, RedisOnlineUsers, RedisPresenceStore, RedisStateKeys } from './redis-pusher-state.js';
+import { RedisRevocationSync } from './redis-revocation-sync.service.js';
+
+const REDIS_STORES = [RedisPresenceStore, RedisChannelOccupancy, RedisOnlineUsers, RedisChannelCache, RedisHistoryStore, RedisClusterCounts];
+
+/**
+ * Shared state for a cluster: the Redis implementations of every state interface (bound by the owning
+ * modules through `byAdapter`), node membership and reaping, the shared denylist, and cluster-wide
+ * counts (`CLUSTER_STATS`). Everything here is inert unless its adapter is the one configured.
+ */
+@Global()
+@Module({
+  imports: [WebhooksModule],
+  providers: [
+    ...REDIS_STORES,
+    RedisStateKeys,
+    RedisNodeMembership,
+    RedisNodeReaper,
+    RedisRevocationSync,
+    LocalClusterStats,
+    NatsClusterStats,
+    {
+      provide: CLUSTER_STATS,
+      inject: [HeraldConfig, LocalClusterStats, RedisClusterCounts, NatsClusterStats],
+      useFactory: (config: HeraldConfig, local: LocalClusterStats, redis: RedisClusterCounts, nats: NatsClusterStats): ClusterStats =>
+        config.adapter === 'redis' ? redis : config.adapter === 'nats' ? nats : local,
+    },
+  ],
+  exports: [...REDIS_STORES, CLUSTER_STATS, NatsClusterStats],
+})
+export class ClusterStateModule {}

@@ -1,0 +1,72 @@
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Subject, takeUntil } from 'rxjs';
+import { RevocationService } from '../auth/revocation.service.js';
+import { BroadcastService } from '../broadcast/broadcast.service.js';
+import { tenantToken } from '../cluster/envelope.wire.js';
+import { RedisClients } from '../cluster/redis.clients.js';
+import { AppRegistry } from '../config/app-registry.service.js';
+import { HeraldConfig } from '../config/herald-config.js';
+import { parseRevocationNotice } from '../connections/connection-revoker.service.js';
+
+/**
+ * The shared denylist: every revocation notice that crosses the cluster is also written to Redis
+ * (`rev:<app>`, field `<kind>:<id>` → time), and a node loads it when it connects (at start, and again
+ * after Redis comes back), so a node that joins later refuses revoked tokens too. Checks stay
+ * synchronous and local (RevocationService); Redis is only the memory of nodes that were not there.
+ */
+@Injectable()
+export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('RevocationSync');
+  private readonly destroy$ = new Subject<void>();
+
+  constructor(
+    private readonly clients: RedisClients,
+    private readonly broadcast: BroadcastService,
+    private readonly revocations: RevocationService,
+    private readonly apps: AppRegistry,
+    private readonly config: HeraldConfig,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.clients.enabled) return;
+    this.clients.command.on('ready', () => void this.load());
+    for (const tenant of this.broadcast.tenants()) {
+      this.broadcast
+        .stream(tenant)
+        .pipe(takeUntil(this.destroy$))
+        .subscribe((envelope) => {
+          const notice = parseRevocationNotice(envelope);
+          if (!notice) return;
+          const key = this.key(envelope.tenant);
+          this.clients
+            .run((redis) => redis.multi().hset(key, `${notice.kind}:${notice.id}`, notice.at).expire(key, this.config.revocationTtlSeconds).exec())
+            .catch((error: unknown) => this.logger.warn(`Could not store a revocation: ${String(error)}`));
+        });
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.destroy$.next();
+    this.destroy$.complete();
+  }
+
+  private async load(): Promise<void> {
+    const cutoff = Date.now() / 1000 - this.config.revocationTtlSeconds;
+    try {
+      for (const app of this.apps.all()) {
+        for (const [field, at] of Object.entries(await this.clients.command.hgetall(this.key(app.id)))) {
+          const split = field.indexOf(':');
+          const kind = field.slice(0, split);
+          if ((kind !== 'user' && kind !== 'session' && kind !== 'token') || Number(at) < cutoff) continue;
+          this.revocations.revoke(app.id, kind, field.slice(split + 1), Number(at));
+        }
+      }
+    } catch (error) {
+      this.logger.warn(`Could not load the shared denylist: ${(error as Error).message}`);
+    }
+  }
+
+  private key(tenant: string): string {
+    return this.clients.key('rev', tenantToken(tenant));
+  }
+}
