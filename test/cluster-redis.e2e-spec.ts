@@ -3,7 +3,7 @@ import request from 'supertest';
 import { ShutdownService } from '../src/health/shutdown.service.js';
 import { brokersAvailable, startRedis, type Broker } from './support/brokers.js';
 import { eventually } from './support/eventually.js';
-import { connected, disconnectAll, once, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
+import { clearFayeCloseTimer, connected, disconnectAll, fayeSocketOf, once, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
 import { JSONRPC, RpcClient } from './support/rpc-framings.js';
 import { DEV_API_KEY, startApp, type RunningApp } from './support/start-app.js';
 import { userToken } from './support/tokens.js';
@@ -129,11 +129,13 @@ run('Redis cluster (several nodes)', () => {
     client.signin();
     await client.user.signinDonePromise;
     await eventually(async () => expect((await request(a.baseUrl).get('/api/users/zed').set(auth)).body.online).toBe(true));
+    const socket = fayeSocketOf(client);
     const error = once(client.connection, 'error');
     const disconnected = once(client.connection, 'disconnected');
     await serverSdk(a).terminateUserConnections('zed');
     expect((await error).data).toMatchObject({ code: 4009 });
     await disconnected;
+    clearFayeCloseTimer(socket);
   });
 
   it('recovers missed channel messages after reconnecting to another node', async () => {
