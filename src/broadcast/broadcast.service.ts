@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { Subject, Subscription, type Observable } from 'rxjs';
+import { merge, Subject, Subscription, type Observable } from 'rxjs';
 import { CLUSTER_TRANSPORT, type ClusterTransport } from '../cluster/cluster.transport.js';
 import { randomId } from '../common/ids.js';
 import { AppRegistry } from '../config/app-registry.service.js';
@@ -140,6 +140,11 @@ export class BroadcastService implements OnModuleInit, OnModuleDestroy {
     const stream = this.streams.get(tenant);
     if (!stream) throw new AppNotFoundError(`unknown app ${tenant}`);
     return stream.subject.asObservable();
+  }
+
+  /** Every tenant's live envelopes on this node, in one stream (for control envelopes such as revocations). */
+  everyTenant(): Observable<Envelope> {
+    return merge(...[...this.streams.values()].map((stream) => stream.subject.asObservable()));
   }
 
   /** The tenant's buffered latest envelopes (oldest first), each with its per-tenant `seq`. */

@@ -44,17 +44,15 @@ export class ConnectionRevoker implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
-    for (const tenant of this.broadcast.tenants()) {
-      this.broadcast
-        .stream(tenant)
-        .pipe(takeUntil(this.destroy$))
-        .subscribe((envelope) => {
-          const notice = parseRevocationNotice(envelope);
-          if (!notice) return;
-          this.revocations.revoke(envelope.tenant, notice.kind, notice.id, notice.at);
-          this.closeMatching(envelope.tenant, notice.kind, notice.id);
-        });
-    }
+    this.broadcast
+      .everyTenant()
+      .pipe(takeUntil(this.destroy$))
+      .subscribe((envelope) => {
+        const notice = parseRevocationNotice(envelope);
+        if (!notice) return;
+        this.revocations.revoke(envelope.tenant, notice.kind, notice.id, notice.at);
+        this.closeMatching(envelope.tenant, notice.kind, notice.id);
+      });
   }
 
   onModuleDestroy(): void {

@@ -36,14 +36,12 @@ export class PusherUsers implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     // terminate_connections travels as a control envelope so every node closes its own sockets.
-    for (const tenant of this.broadcast.tenants()) {
-      this.broadcast
-        .stream(tenant)
-        .pipe(takeUntil(this.destroy$))
-        .subscribe((envelope) => {
-          if (envelope.event === TERMINATE_USER_EVENT && envelope.origin === 'internal') this.closeUser(envelope);
-        });
-    }
+    this.broadcast
+      .everyTenant()
+      .pipe(takeUntil(this.destroy$))
+      .subscribe((envelope) => {
+        if (envelope.event === TERMINATE_USER_EVENT && envelope.origin === 'internal') this.closeUser(envelope);
+      });
   }
 
   onModuleDestroy(): void {

@@ -30,19 +30,17 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     if (!this.clients.enabled) return;
     this.clients.command.on('ready', () => void this.load());
-    for (const tenant of this.broadcast.tenants()) {
-      this.broadcast
-        .stream(tenant)
-        .pipe(takeUntil(this.destroy$))
-        .subscribe((envelope) => {
-          const notice = parseRevocationNotice(envelope);
-          if (!notice) return;
-          const key = this.key(envelope.tenant);
-          this.clients
-            .run((redis) => redis.multi().hset(key, `${notice.kind}:${notice.id}`, notice.at).expire(key, this.config.revocationTtlSeconds).exec())
-            .catch((error: unknown) => this.logger.warn(`Could not store a revocation: ${String(error)}`));
-        });
-    }
+    this.broadcast
+      .everyTenant()
+      .pipe(takeUntil(this.destroy$))
+      .subscribe((envelope) => {
+        const notice = parseRevocationNotice(envelope);
+        if (!notice) return;
+        const key = this.key(envelope.tenant);
+        this.clients
+          .run((redis) => redis.multi().hset(key, `${notice.kind}:${notice.id}`, notice.at).expire(key, this.config.revocationTtlSeconds).exec())
+          .catch((error: unknown) => this.logger.warn(`Could not store a revocation: ${String(error)}`));
+      });
   }
 
   onModuleDestroy(): void {
