@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
-import { brokersAvailable, freePort, startRedis, type Broker } from './support/brokers.js';
+import { brokersAvailable, freePort, startNats, startRedis, type Broker } from './support/brokers.js';
 import { eventually } from './support/eventually.js';
 import { disconnectAll, once, pusherClient, subscribed } from './support/pusher-clients.js';
 import type { RunningApp } from './support/start-app.js';
@@ -11,11 +11,12 @@ import { TestClient } from './support/ws-client.js';
 import { userToken } from './support/tokens.js';
 
 /**
- * Real processes (`node dist/main.js`, built once for this file) on a real Redis: what only a process
- * boundary shows. A SIGKILLed node cannot say goodbye, so its presence members must disappear after
- * the heartbeat timeout, with `member_removed`; a SIGTERMed one drains and removes them itself.
+ * Real processes (`node dist/main.js`, built once for this file) on a real Redis and a real NATS:
+ * what only a process boundary shows. A SIGKILLed node cannot say goodbye, so its presence members
+ * must disappear after the heartbeat timeout, with `member_removed`; a SIGTERMed one drains and
+ * removes them itself.
  */
-const run = brokersAvailable('redis-server') ? describe : describe.skip;
+const run = brokersAvailable('redis-server', 'nats-server') ? describe : describe.skip;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const auth = { Authorization: 'Bearer app-api-key' };
 
@@ -26,19 +27,22 @@ interface NodeProcess {
   exited: Promise<number | null>;
 }
 
-run('Herald processes on Redis', () => {
-  let redis: Broker;
+beforeAll(() => {
+  const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}\n${build.stderr}`);
+}, 120_000);
+
+run.each<'redis' | 'nats'>(['redis', 'nats'])('Herald processes on %s', (adapter) => {
+  let broker: Broker;
   let prefix = '';
   const processes: NodeProcess[] = [];
   const clients: unknown[] = [];
   const sockets: TestClient[] = [];
 
   beforeAll(async () => {
-    const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}\n${build.stderr}`);
-    redis = await startRedis();
-  }, 120_000);
-  afterAll(async () => redis?.stop());
+    broker = adapter === 'redis' ? await startRedis() : await startNats();
+  });
+  afterAll(async () => broker?.stop());
   beforeEach(() => {
     prefix = `p${randomBytes(4).toString('hex')}`;
   });
@@ -61,8 +65,8 @@ run('Herald processes on Redis', () => {
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
-        HERALD_ADAPTER: 'redis',
-        REDIS_URL: redis.url,
+        HERALD_ADAPTER: adapter,
+        ...(adapter === 'redis' ? { REDIS_URL: broker.url } : { NATS_URL: broker.url }),
         HERALD_CLUSTER_PREFIX: prefix,
         HERALD_NODE_HEARTBEAT_MS: '200',
         HERALD_NODE_TIMEOUT_MS: '1000',

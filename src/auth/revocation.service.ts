@@ -27,6 +27,14 @@ export class RevocationService implements OnModuleDestroy {
     this.revokedAt.set(key(tenant, kind, id), atSeconds);
   }
 
+  /** Every live entry, for a node that joins later (`[tenant, kind, id, atSeconds]`). */
+  entries(): [string, RevocationKind, string, number][] {
+    return [...this.revokedAt].map(([entry, at]) => {
+      const [tenant, kind, id] = entry.split('\u0000') as [string, RevocationKind, string];
+      return [tenant, kind, id, at];
+    });
+  }
+
   /** True when any part of the identity was revoked after (or without knowing when) the token was issued. */
   isRevoked(identity: Identity, issuedAt: number | undefined): boolean {
     const checks: [RevocationKind, string | undefined][] = [

@@ -6,6 +6,8 @@ export type Phase = 'starting' | 'ready' | 'draining';
 @Injectable()
 export class LifecycleState {
   private current: Phase = 'starting';
+  private listening = false;
+  private readonly gates = new Set<Promise<unknown>>();
 
   get phase(): Phase {
     return this.current;
@@ -15,8 +17,23 @@ export class LifecycleState {
     return this.current !== 'draining';
   }
 
+  /** The server listens; readiness turns up once every `holdUntil` gate settled too. */
   markReady(): void {
-    if (this.current === 'starting') this.current = 'ready';
+    this.listening = true;
+    this.promote();
+  }
+
+  /** Keeps readiness at 503 until `gate` settles (e.g. the shared denylist is loaded from the other nodes). */
+  holdUntil(gate: Promise<unknown>): void {
+    this.gates.add(gate);
+    void gate.finally(() => {
+      this.gates.delete(gate);
+      this.promote();
+    });
+  }
+
+  private promote(): void {
+    if (this.current === 'starting' && this.listening && this.gates.size === 0) this.current = 'ready';
   }
 
   markDraining(): void {

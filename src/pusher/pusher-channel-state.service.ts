@@ -82,17 +82,21 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
   }
 
   private async subscribed(app: AppConfig, channel: string): Promise<void> {
-    const count = await this.occupancy.add(app.id, channel);
-    if (count === 1 && hasWebhooks(channel) && !this.webhooks.cancel(`vacated:${app.id}:${channel}`)) {
+    const { count, changed } = await this.occupancy.add(app.id, channel);
+    // A pending vacancy on this node is taken back here; one on another node, by the store.
+    if (changed && hasWebhooks(channel) && !this.webhooks.cancel(`vacated:${app.id}:${channel}`)) {
       this.webhooks.emit(app, { name: 'channel_occupied', channel });
     }
     this.countChanged(app, channel, count);
   }
 
   private async unsubscribed(app: AppConfig, channel: string): Promise<void> {
-    const count = await this.occupancy.remove(app.id, channel);
-    if (count === 0 && hasWebhooks(channel)) {
-      this.webhooks.emitLater(app, { name: 'channel_vacated', channel }, `vacated:${app.id}:${channel}`, async () => (await this.occupancy.count(app.id, channel)) === 0);
+    const { count, changed } = await this.occupancy.remove(app.id, channel);
+    if (changed && hasWebhooks(channel) && this.webhooks.enabled(app, 'channel_vacated')) {
+      this.webhooks.emitLater(app, { name: 'channel_vacated', channel }, `vacated:${app.id}:${channel}`, () => this.occupancy.settleVacancy(app.id, channel));
+    } else if (changed) {
+      // Nobody waits on this vacancy: settle it now so the next subscriber counts as occupying.
+      await this.occupancy.settleVacancy(app.id, channel);
     }
     this.countChanged(app, channel, count);
   }

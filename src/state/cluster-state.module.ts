@@ -3,6 +3,11 @@ import { CLUSTER_STATS, LocalClusterStats, type ClusterStats } from '../cluster/
 import { HeraldConfig } from '../config/herald-config.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { NatsClusterStats } from './nats-cluster-stats.service.js';
+import { NatsHoldings } from './nats-holdings.service.js';
+import { NatsNodeReaper } from './nats-node-reaper.service.js';
+import { NatsPeers } from './nats-peers.service.js';
+import { NatsChannelCache, NatsChannelOccupancy, NatsOnlineUsers, NatsPresenceStore } from './nats-pusher-state.js';
+import { NatsRevocationSync } from './nats-revocation-sync.service.js';
 import { RedisClusterCounts } from './redis-cluster-counts.js';
 import { RedisHistoryStore } from './redis-history.store.js';
 import { RedisNodeMembership } from './redis-node-membership.service.js';
@@ -11,11 +16,12 @@ import { RedisChannelCache, RedisChannelOccupancy, RedisOnlineUsers, RedisPresen
 import { RedisRevocationSync } from './redis-revocation-sync.service.js';
 
 const REDIS_STORES = [RedisPresenceStore, RedisChannelOccupancy, RedisOnlineUsers, RedisChannelCache, RedisHistoryStore, RedisClusterCounts];
+const NATS_STORES = [NatsPresenceStore, NatsChannelOccupancy, NatsOnlineUsers, NatsChannelCache, NatsClusterStats];
 
 /**
- * Shared state for a cluster: the Redis implementations of every state interface (bound by the owning
- * modules through `byAdapter`), node membership and reaping, the shared denylist, and cluster-wide
- * counts (`CLUSTER_STATS`). Everything here is inert unless its adapter is the one configured.
+ * Shared state for a cluster: the Redis and NATS implementations of every state interface (bound by
+ * the owning modules through `byAdapter`), node membership and reaping, the shared denylist, and
+ * cluster-wide counts (`CLUSTER_STATS`). Everything here is inert unless its adapter is the one configured.
  */
 @Global()
 @Module({
@@ -26,8 +32,12 @@ const REDIS_STORES = [RedisPresenceStore, RedisChannelOccupancy, RedisOnlineUser
     RedisNodeMembership,
     RedisNodeReaper,
     RedisRevocationSync,
+    ...NATS_STORES,
+    NatsPeers,
+    NatsHoldings,
+    NatsNodeReaper,
+    NatsRevocationSync,
     LocalClusterStats,
-    NatsClusterStats,
     {
       provide: CLUSTER_STATS,
       inject: [HeraldConfig, LocalClusterStats, RedisClusterCounts, NatsClusterStats],
@@ -35,6 +45,6 @@ const REDIS_STORES = [RedisPresenceStore, RedisChannelOccupancy, RedisOnlineUser
         config.adapter === 'redis' ? redis : config.adapter === 'nats' ? nats : local,
     },
   ],
-  exports: [...REDIS_STORES, CLUSTER_STATS, NatsClusterStats],
+  exports: [...REDIS_STORES, ...NATS_STORES, CLUSTER_STATS],
 })
 export class ClusterStateModule {}

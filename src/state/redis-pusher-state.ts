@@ -3,7 +3,7 @@ import { ClusterNode } from '../cluster/cluster-node.js';
 import { tenantToken } from '../cluster/envelope.wire.js';
 import { RedisClients } from '../cluster/redis.clients.js';
 import type { CachedEvent, ChannelCache } from '../pusher/state/channel-cache.js';
-import type { ChannelOccupancy } from '../pusher/state/channel-occupancy.js';
+import type { ChannelOccupancy, OccupancyChange } from '../pusher/state/channel-occupancy.js';
 import type { OnlineUsers } from '../pusher/state/online-users.js';
 import type { PresenceJoinResult, PresenceMember, PresenceStore } from '../pusher/state/presence.store.js';
 import { RedisNodeMembership } from './redis-node-membership.service.js';
@@ -35,17 +35,34 @@ redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('HDEL', KEYS[3], ARGV[2])
 return 1`;
 
-/** KEYS global, node; ARGV channel, node field → count after. */
+/**
+ * KEYS global, node, vacancy; ARGV channel, node field → {count after, 1 when it became occupied}.
+ * A first subscriber that finds a pending vacancy takes it back instead: not occupied, and the
+ * pending `channel_vacated` is not sent (whichever node holds its timer).
+ */
 const OCCUPANCY_ADD = `redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)`;
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+if n == 1 and redis.call('DEL', KEYS[3]) == 0 then return {n, 1} end
+return {n, 0}`;
 
-/** KEYS global, node; ARGV channel, node field → count after (never below 0; a remove without add changes nothing). */
+/**
+ * KEYS global, node, vacancy; ARGV channel, node field, vacancy ttl → {count after, 1 when it became
+ * vacant} (never below 0; a remove without an add changes nothing). A vacancy is pending until settled.
+ */
 const OCCUPANCY_REMOVE = `local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-if mine <= 0 then return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') end
+if mine <= 0 then return {tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0'), 0} end
 if mine == 1 then redis.call('HDEL', KEYS[2], ARGV[2]) else redis.call('HINCRBY', KEYS[2], ARGV[2], -1) end
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]); return 0 end
-return n`;
+if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]); redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]); return {0, 1} end
+return {n, 0}`;
+
+/** KEYS vacancy, global; ARGV channel → 1 when the vacancy was still pending and the channel is empty. */
+const SETTLE_VACANCY = `if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+if tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') > 0 then return 0 end
+return 1`;
+
+/** A pending vacancy outlives any vacate delay; it only matters until it is settled or taken back. */
+const VACANCY_TTL_MS = 60_000;
 
 /** KEYS user set, nodeSet; ARGV conn, entry → 1 when the user came online. */
 const ONLINE_ADD = `redis.call('SADD', KEYS[2], ARGV[2])
@@ -79,6 +96,10 @@ export class RedisStateKeys {
 
   online(app: string, userId: string): string {
     return this.clients.key('on', tenantToken(app), userId);
+  }
+
+  vacancy(app: string, channel: string): string {
+    return this.clients.key('vac', tenantToken(app), channel);
   }
 
   cache(app: string, channel: string): string {
@@ -140,12 +161,22 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
     private readonly keys: RedisStateKeys,
   ) {}
 
-  async add(app: string, channel: string): Promise<number> {
-    return Number(await this.clients.run((redis) => redis.eval(OCCUPANCY_ADD, 2, this.keys.occupancy(app), this.keys.owned('occ'), channel, entry(app, channel))));
+  async add(app: string, channel: string): Promise<OccupancyChange> {
+    return this.change(OCCUPANCY_ADD, app, channel);
   }
 
-  async remove(app: string, channel: string): Promise<number> {
-    return Number(await this.clients.run((redis) => redis.eval(OCCUPANCY_REMOVE, 2, this.keys.occupancy(app), this.keys.owned('occ'), channel, entry(app, channel))));
+  async remove(app: string, channel: string): Promise<OccupancyChange> {
+    return this.change(OCCUPANCY_REMOVE, app, channel);
+  }
+
+  async settleVacancy(app: string, channel: string): Promise<boolean> {
+    return (await this.clients.run((redis) => redis.eval(SETTLE_VACANCY, 2, this.keys.vacancy(app, channel), this.keys.occupancy(app), channel))) === 1;
+  }
+
+  private async change(script: string, app: string, channel: string): Promise<OccupancyChange> {
+    const keys = [this.keys.occupancy(app), this.keys.owned('occ'), this.keys.vacancy(app, channel)];
+    const [count, changed] = (await this.clients.run((redis) => redis.eval(script, 3, ...keys, channel, entry(app, channel), VACANCY_TTL_MS))) as [number, number];
+    return { count: Number(count), changed: changed === 1 };
   }
 
   async count(app: string, channel: string): Promise<number> {

@@ -7,6 +7,7 @@ import { RedisClients } from '../cluster/redis.clients.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import { HeraldConfig } from '../config/herald-config.js';
 import { parseRevocationNotice } from '../connections/connection-revoker.service.js';
+import { LifecycleState } from '../health/lifecycle-state.service.js';
 
 /**
  * The shared denylist: every revocation notice that crosses the cluster is also written to Redis
@@ -25,11 +26,15 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
     private readonly revocations: RevocationService,
     private readonly apps: AppRegistry,
     private readonly config: HeraldConfig,
+    private readonly lifecycle: LifecycleState,
   ) {}
 
   onModuleInit(): void {
     if (!this.clients.enabled) return;
-    this.clients.command.on('ready', () => void this.load());
+    // Not ready (so not in a load balancer) before the first load: a revoked token must not slip in.
+    let loaded: () => void = () => undefined;
+    this.lifecycle.holdUntil(new Promise<void>((resolve) => (loaded = resolve)));
+    this.clients.command.on('ready', () => void this.load().finally(loaded));
     this.broadcast
       .everyTenant()
       .pipe(takeUntil(this.destroy$))

@@ -5,11 +5,23 @@
  * `GET /apps/:id/channels` family. Internal `#…` channels are never recorded.
  */
 export interface ChannelOccupancy {
-  /** One more subscription; returns the cluster-wide count after it (1 = the channel became occupied). */
-  add(app: string, channel: string): Promise<number>;
-  /** One fewer subscription; returns the count after it (0 = the channel became vacant). */
-  remove(app: string, channel: string): Promise<number>;
+  /**
+   * One more subscription; `changed` when it made the channel occupied (true once cluster-wide). A
+   * subscription that takes back a pending vacancy (the channel emptied less than the vacate delay
+   * ago, on any node) is not a change: neither that `channel_vacated` nor a new `channel_occupied` goes out.
+   */
+  add(app: string, channel: string): Promise<OccupancyChange>;
+  /** One fewer subscription; `changed` when it made the channel vacant (true once cluster-wide), leaving a pending vacancy. */
+  remove(app: string, channel: string): Promise<OccupancyChange>;
+  /** At the end of the vacate delay: true exactly once, when the vacancy is still pending and the channel still empty. */
+  settleVacancy(app: string, channel: string): Promise<boolean>;
   count(app: string, channel: string): Promise<number>;
   /** Occupied channels with their subscription counts, optionally only those starting with `prefix`. */
   list(app: string, prefix?: string): Promise<Map<string, number>>;
+}
+
+/** A subscription count after a change, and whether this change was the occupied/vacated transition. */
+export interface OccupancyChange {
+  count: number;
+  changed: boolean;
 }

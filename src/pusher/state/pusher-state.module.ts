@@ -6,6 +6,7 @@ import type { ConnectionCounter } from './connection-counter.js';
 import type { OnlineUsers } from './online-users.js';
 import type { PresenceStore } from './presence.store.js';
 import { NatsClusterStats } from '../../state/nats-cluster-stats.service.js';
+import { NatsChannelCache, NatsChannelOccupancy, NatsOnlineUsers, NatsPresenceStore } from '../../state/nats-pusher-state.js';
 import { RedisClusterCounts } from '../../state/redis-cluster-counts.js';
 import { RedisChannelCache, RedisChannelOccupancy, RedisOnlineUsers, RedisPresenceStore } from '../../state/redis-pusher-state.js';
 import { MemoryChannelCache } from './memory-channel-cache.js';
@@ -16,17 +17,16 @@ import { MemoryPresenceStore } from './memory-presence.store.js';
 import { CHANNEL_CACHE, CHANNEL_OCCUPANCY, CONNECTION_COUNTER, ONLINE_USERS, PRESENCE_STORE } from './pusher-state.tokens.js';
 
 /**
- * The cluster-wide Pusher state behind small interfaces. In-memory (single node) for now; a clustered
- * deployment (issue 5) swaps the `useClass` of each token for a Redis/NATS-backed implementation.
+ * The cluster-wide Pusher state behind small interfaces: in memory on one node, in Redis
+ * (`HERALD_ADAPTER=redis`) or assembled from every node by NATS request/reply (`nats`); see src/state/.
  */
 @Module({
   providers: [
-    // HERALD_ADAPTER=redis binds the Redis implementations (src/state/, issue 5).
-    byAdapter<PresenceStore>(PRESENCE_STORE, () => new MemoryPresenceStore(), RedisPresenceStore),
-    byAdapter<ChannelOccupancy>(CHANNEL_OCCUPANCY, () => new MemoryChannelOccupancy(), RedisChannelOccupancy),
+    byAdapter<PresenceStore>(PRESENCE_STORE, () => new MemoryPresenceStore(), RedisPresenceStore, { inject: NatsPresenceStore }),
+    byAdapter<ChannelOccupancy>(CHANNEL_OCCUPANCY, () => new MemoryChannelOccupancy(), RedisChannelOccupancy, { inject: NatsChannelOccupancy }),
     byAdapter<ConnectionCounter>(CONNECTION_COUNTER, () => new MemoryConnectionCounter(), RedisClusterCounts, { inject: NatsClusterStats }),
-    byAdapter<ChannelCache>(CHANNEL_CACHE, () => new MemoryChannelCache(), RedisChannelCache),
-    byAdapter<OnlineUsers>(ONLINE_USERS, () => new MemoryOnlineUsers(), RedisOnlineUsers),
+    byAdapter<ChannelCache>(CHANNEL_CACHE, () => new MemoryChannelCache(), RedisChannelCache, { inject: NatsChannelCache }),
+    byAdapter<OnlineUsers>(ONLINE_USERS, () => new MemoryOnlineUsers(), RedisOnlineUsers, { inject: NatsOnlineUsers }),
   ],
   exports: [PRESENCE_STORE, CHANNEL_OCCUPANCY, CONNECTION_COUNTER, CHANNEL_CACHE, ONLINE_USERS],
 })

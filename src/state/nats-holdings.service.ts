@@ -1,0 +1,121 @@
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Subscription } from '@nats-io/nats-core';
+import { ClusterNode } from '../cluster/cluster-node.js';
+import { NatsClient } from '../cluster/nats.client.js';
+import { isRecord, NatsPeers } from './nats-peers.service.js';
+
+/**
+ * Something a node holds that another node must give back if it dies: a presence member
+ * (`['presence', app, channel, user]`), an occupied channel (`['channel', app, channel]`) or a
+ * signed-in user (`['online', app, user]`). Node level: held while the node has at least one connection for it.
+ */
+export type Holding = ['presence', string, string, string] | ['channel', string, string] | ['online', string, string];
+
+function parseHolding(raw: unknown): Holding | undefined {
+  if (!Array.isArray(raw) || !raw.every((part) => typeof part === 'string')) return undefined;
+  const parts = raw as string[];
+  if (parts[0] === 'presence' && parts.length === 4) return parts as Holding;
+  if ((parts[0] === 'channel' || parts[0] === 'online') && parts.length === 3) return parts as Holding;
+  return undefined;
+}
+
+/**
+ * A mirror of what every peer holds, kept from the deltas each node publishes on `<prefix>.held` when
+ * its own share changes (node-level transitions only, so not per connection), and from a snapshot
+ * asked of every peer when a new one appears. NATS keeps one publisher's order, so a snapshot answer
+ * never overtakes an earlier delta. The reaper reads a lost peer's part of the mirror.
+ */
+@Injectable()
+export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('NatsHoldings');
+  private readonly mine = new Set<string>();
+  private readonly mirror = new Map<string, Set<string>>();
+  private subscription?: Subscription;
+  private initialized = false;
+
+  constructor(
+    private readonly nats: NatsClient,
+    private readonly peers: NatsPeers,
+    private readonly node: ClusterNode,
+  ) {}
+
+  onModuleInit(): void {
+    if (this.initialized || !this.peers.enabled) return;
+    this.initialized = true;
+    this.peers.answer('holdings', () => [...this.mine]);
+    this.peers.onPeerFound(() => void this.refresh());
+    this.nats.onConnection((connection) => {
+      this.subscription = connection.subscribe(this.nats.subject('held'), {
+        callback: (error, message) => {
+          if (error) return;
+          this.onDelta(message.string());
+        },
+      });
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.subscription?.unsubscribe();
+  }
+
+  held(holding: Holding): void {
+    const key = JSON.stringify(holding);
+    if (this.mine.has(key)) return;
+    this.mine.add(key);
+    this.publish('+', key);
+  }
+
+  released(holding: Holding): void {
+    const key = JSON.stringify(holding);
+    if (!this.mine.delete(key)) return;
+    this.publish('-', key);
+  }
+
+  /** What `nodeId` held when it was last heard of; forgets it. */
+  takeOver(nodeId: string): Holding[] {
+    const held = this.mirror.get(nodeId);
+    this.mirror.delete(nodeId);
+    const out: Holding[] = [];
+    for (const key of held ?? []) {
+      const holding = parseHolding(JSON.parse(key));
+      if (holding) out.push(holding);
+    }
+    return out;
+  }
+
+  private publish(op: '+' | '-', key: string): void {
+    const connection = this.nats.current;
+    if (!connection || !this.nats.connected) return;
+    try {
+      connection.publish(this.nats.subject('held'), JSON.stringify({ node: this.node.id, op, key }));
+    } catch (error) {
+      this.logger.debug(`Holding delta not sent: ${(error as Error).message}`);
+    }
+  }
+
+  private onDelta(text: string): void {
+    let delta: unknown;
+    try {
+      delta = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!isRecord(delta) || typeof delta.node !== 'string' || delta.node === this.node.id || typeof delta.key !== 'string') return;
+    let held = this.mirror.get(delta.node);
+    if (!held) this.mirror.set(delta.node, (held = new Set()));
+    if (delta.op === '+') held.add(delta.key);
+    else if (delta.op === '-') held.delete(delta.key);
+  }
+
+  /** Snapshots replace what deltas built, peer by peer. */
+  private async refresh(): Promise<void> {
+    try {
+      for (const reply of await this.peers.ask({ op: 'holdings' })) {
+        if (!Array.isArray(reply.body)) continue;
+        this.mirror.set(reply.node, new Set(reply.body.filter((key): key is string => typeof key === 'string')));
+      }
+    } catch (error) {
+      this.logger.debug(`Holdings snapshot failed: ${(error as Error).message}`);
+    }
+  }
+}
