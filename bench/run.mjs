@@ -23,7 +23,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --messages M        messages per scenario (default 2000; --quick 300)
   --in-flight LIST    concurrent publishes per scenario, comma-separated (default 1,8)
   --protocol P        bus | pusher | rpc (default bus)
-  --nodes K           1, or 2 for two Herald nodes with HERALD_ADAPTER=redis (default 1)
+  --nodes K           1, or 2-3 Herald nodes on a cluster transport (default 1)
+  --adapter A         redis | nats: the transport of --nodes > 1 (default redis; the machine's
+                      Redis on 127.0.0.1:6379 or NATS on 127.0.0.1:4222, with a fresh key prefix)
   --rate R            add an open-loop scenario publishing M messages at R msg/s (8 in flight max)
   --only WHICH        baseline | herald (default both)
   --workers W         subscriber processes (default 1: the server gets one core, clients the other)
@@ -41,6 +43,7 @@ const { values: args } = parseArgs({
     'in-flight': { type: 'string', default: '1,8' },
     protocol: { type: 'string', default: 'bus' },
     nodes: { type: 'string', default: '1' },
+    adapter: { type: 'string', default: 'redis' },
     rate: { type: 'string' },
     only: { type: 'string' },
     workers: { type: 'string', default: '1' },
@@ -63,6 +66,7 @@ const opts = {
   inFlight: args['in-flight'].split(',').map(Number),
   protocol: args.protocol,
   nodes: Number(args.nodes),
+  adapter: args.adapter,
   rate: args.rate ? Number(args.rate) : undefined,
   only: args.only,
   workers: Number(args.workers),
@@ -78,6 +82,7 @@ if (!(opts.messages >= 1)) bad.push('--messages must be ≥ 1');
 if (!opts.inFlight.every((c) => Number.isInteger(c) && c >= 1)) bad.push('--in-flight must list integers ≥ 1');
 if (!['bus', 'pusher', 'rpc'].includes(opts.protocol)) bad.push('--protocol must be bus, pusher or rpc');
 if (![1, 2, 3].includes(opts.nodes)) bad.push('--nodes must be 1, 2 or 3');
+if (!['redis', 'nats'].includes(opts.adapter)) bad.push('--adapter must be redis or nats');
 if (opts.only && !['baseline', 'herald'].includes(opts.only)) bad.push('--only must be baseline or herald');
 if (!(opts.workers >= 1)) bad.push('--workers must be ≥ 1');
 if (opts.rate !== undefined && !(opts.rate > 0)) bad.push('--rate must be > 0');
@@ -188,16 +193,24 @@ async function startBaseline() {
   return [{ child, port }];
 }
 
+const BROKERS = {
+  redis: { port: 6379, env: { HERALD_ADAPTER: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' } },
+  nats: { port: 4222, env: { HERALD_ADAPTER: 'nats', NATS_URL: 'nats://127.0.0.1:4222' } },
+};
+
 async function startHerald(nodes) {
-  if (nodes > 1 && !(await tcpReachable('127.0.0.1', 6379))) {
-    throw new Error('--nodes needs Redis on redis://127.0.0.1:6379 (HERALD_ADAPTER=redis), but nothing answers there');
+  const broker = BROKERS[opts.adapter];
+  if (nodes > 1 && !(await tcpReachable('127.0.0.1', broker.port))) {
+    throw new Error(`--nodes needs ${opts.adapter} on 127.0.0.1:${broker.port} (HERALD_ADAPTER=${opts.adapter}), but nothing answers there`);
   }
+  // A prefix of its own per run: no state left by an earlier run (or a crashed node) is seen.
+  const prefix = `bench${process.pid}${Date.now().toString(36)}`;
   const servers = [];
   for (let k = 0; k < nodes; k++) {
     const port = await freePort();
     // The embedded dev app must apply: an inherited HERALD_APPS/HERALD_CONFIG would change the credentials.
     const env = { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', HERALD_APPS: undefined, HERALD_CONFIG: undefined };
-    if (nodes > 1) Object.assign(env, { HERALD_ADAPTER: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' });
+    if (nodes > 1) Object.assign(env, broker.env, { HERALD_CLUSTER_PREFIX: prefix });
     const nodeArgs = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(OUT_DIR, 'profiles')}`] : [];
     const child = startNode(join(ROOT, 'dist', 'main.js'), {
       cwd: ROOT,
@@ -207,12 +220,7 @@ async function startHerald(nodes) {
     });
     servers.push({ child, port });
   }
-  try {
-    for (const s of servers) await waitReady(s.child, s.port, '/health/ready', 60_000, `Herald (${nodes > 1 ? 'redis adapter' : 'local'})`);
-  } catch (error) {
-    if (nodes > 1) error.message += '\n(is the Redis cluster transport of issue 5 implemented in this build? HERALD_ADAPTER=redis)';
-    throw error;
-  }
+  for (const s of servers) await waitReady(s.child, s.port, '/health/ready', 60_000, `Herald (${nodes > 1 ? `${opts.adapter} adapter` : 'local'})`);
   return servers;
 }
 
@@ -389,7 +397,7 @@ function gitCommit() {
 async function main() {
   console.log(
     `Herald bench: protocol ${opts.protocol}, ${opts.subscribers} subscribers, ${opts.messages} messages, ` +
-      `in flight ${opts.inFlight.join('/')}${opts.nodes > 1 ? `, ${opts.nodes} Herald nodes (redis)` : ''}, ` +
+      `in flight ${opts.inFlight.join('/')}${opts.nodes > 1 ? `, ${opts.nodes} Herald nodes (${opts.adapter})` : ''}, ` +
       `${cpus().length} CPUs, node ${process.version}`,
   );
   checkFileLimit();
