@@ -59,9 +59,14 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
     const [a, b] = [await node(), await node()];
     const token = userToken({ sub: 'u1', sid: 's1', iat: Math.floor(Date.now() / 1000) - 5 });
     const onB = await b.connect(`/ws/bus?token=${token}`);
+    const onA = await a.connect(`/ws/bus?token=${token}`);
+    await a.connect(`/ws/bus?token=${userToken({ sub: 'u1', sid: 's2' })}`);
     const res = await request(a.baseUrl).post('/api/sessions/s1/revoke').set(auth);
     expect(res.status).toBe(200);
+    // Every node reports what it closed: the answer is the cluster's total.
+    expect(res.body).toEqual({ closed: 2 });
     expect(await onB.closed()).toMatchObject({ code: 4001, reason: 'Session revoked' });
+    expect(await onA.closed()).toMatchObject({ code: 4001 });
     expect((await b.open(`/ws/bus?token=${token}`).closed()).code).toBe(4401);
     const c = await node();
     expect((await c.open(`/ws/bus?token=${token}`).closed()).code).toBe(4401);
@@ -123,13 +128,17 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
     expect(added).toEqual(['ann']);
   });
 
-  it('reports channel occupancy and subscription counts cluster-wide (Pusher HTTP API)', async () => {
+  it('reports channel occupancy and subscription counts cluster-wide (Pusher HTTP API and REST, every protocol)', async () => {
     const [a, b] = [await node(), await node()];
     await subscribed(pusher(a, '1'), 'news');
     await subscribed(pusher(b, '2'), 'news');
+    const token = userToken({ sub: 'ann', scope: ['subscribe'], authorizedChannels: ['*'] });
+    await new RpcClient(JSONRPC, await b.connect(`${JSONRPC.path}?token=${token}`)).ok('subscribe', { channel: 'news' });
+    await eventually(async () => expect((await request(a.baseUrl).get('/api/channels/news').set(auth)).body).toEqual({ channel: 'news', occupied: true, subscribers: 3 }));
+    expect((await request(b.baseUrl).get('/api/channels').set(auth)).body).toEqual({ channels: { news: { subscribers: 3 } } });
     await eventually(async () => {
       const res = await serverSdk(a).get({ path: '/channels/news', params: { info: 'subscription_count' } });
-      expect(await res.json()).toMatchObject({ occupied: true, subscription_count: 2 });
+      expect(await res.json()).toMatchObject({ occupied: true, subscription_count: 3 });
     });
   });
 

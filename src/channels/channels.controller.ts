@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -16,11 +16,12 @@ import {
 import { AuthGuard, CurrentApp } from '../auth/auth.guard.js';
 import { parseInput } from '../common/validation.js';
 import type { AppConfig } from '../config/herald-config.js';
-import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import { ERROR_BODY, RATE_LIMIT_HEADERS, openApiSchema } from '../docs/openapi-schemas.js';
 import { API_KEY_AUTH } from '../docs/openapi.js';
 import { ValidationFailedError } from '../errors/app.errors.js';
 import { AppRateLimits } from '../limits/app-rate-limits.service.js';
+import type { ChannelOccupancy } from '../pusher/state/channel-occupancy.js';
+import { CHANNEL_OCCUPANCY } from '../pusher/state/pusher-state.tokens.js';
 import { channelNameProblem, isApplicationChannel } from './channel-name.js';
 import { ChannelPublisher, type PublishedMessage } from './channel-publisher.service.js';
 import { publishSchema } from './channels.dto.js';
@@ -43,7 +44,8 @@ const PUBLISHED: SchemaObject = { type: 'object', required: ['id', 'createTime']
 export class ChannelsController {
   constructor(
     private readonly publisher: ChannelPublisher,
-    private readonly registry: ConnectionRegistry,
+    // Counts across the cluster and every protocol (the same source as Pusher's `/channels`).
+    @Inject(CHANNEL_OCCUPANCY) private readonly occupancy: ChannelOccupancy,
     private readonly limits: AppRateLimits,
   ) {}
 
@@ -86,7 +88,7 @@ export class ChannelsController {
   }
 
   @Get('channels')
-  @ApiOperation({ summary: 'Occupied channels of the app on this node, with their subscriber counts (all protocols)' })
+  @ApiOperation({ summary: 'Occupied channels of the app across the cluster, with their subscriber counts (all protocols)' })
   @ApiOkResponse({
     schema: {
       type: 'object',
@@ -94,16 +96,16 @@ export class ChannelsController {
       properties: { channels: { type: 'object', additionalProperties: { type: 'object', required: ['subscribers'], properties: { subscribers: { type: 'integer' } } } } },
     },
   })
-  channels(@CurrentApp() app: AppConfig): { channels: Record<string, { subscribers: number }> } {
+  async channels(@CurrentApp() app: AppConfig): Promise<{ channels: Record<string, { subscribers: number }> }> {
     const channels: Record<string, { subscribers: number }> = {};
-    for (const [name, subscribers] of this.registry.channels(app.id)) {
+    for (const [name, subscribers] of await this.occupancy.list(app.id)) {
       if (isApplicationChannel(name)) channels[name] = { subscribers };
     }
     return { channels };
   }
 
   @Get('channels/:channel')
-  @ApiOperation({ summary: 'Subscriber count of one channel on this node (all protocols)' })
+  @ApiOperation({ summary: 'Subscriber count of one channel across the cluster (all protocols)' })
   @ApiParam({ name: 'channel', description: 'Channel name' })
   @ApiOkResponse({
     schema: {
@@ -113,10 +115,10 @@ export class ChannelsController {
     },
   })
   @ApiBadRequestResponse({ description: 'Invalid channel name', schema: ERROR_BODY })
-  channel(@CurrentApp() app: AppConfig, @Param('channel') channel: string): { channel: string; occupied: boolean; subscribers: number } {
+  async channel(@CurrentApp() app: AppConfig, @Param('channel') channel: string): Promise<{ channel: string; occupied: boolean; subscribers: number }> {
     const problem = channelNameProblem(channel, app.maxChannelNameLength);
     if (problem !== null) throw new ValidationFailedError(`channel: ${problem}`, { field: 'channel' });
-    const subscribers = this.registry.subscriberCount(app.id, channel);
+    const subscribers = await this.occupancy.count(app.id, channel);
     return { channel, occupied: subscribers > 0, subscribers };
   }
 }

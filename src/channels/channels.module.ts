@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
+import { PusherStateModule } from '../pusher/state/pusher-state.module.js';
 import { ChannelPublisher } from './channel-publisher.service.js';
 import { ChannelsController } from './channels.controller.js';
 
 /** The shared channel space: REST publish and counts, the publisher the RPC `publish` uses. */
-@Module({ controllers: [ChannelsController], providers: [ChannelPublisher], exports: [ChannelPublisher] })
+@Module({ imports: [PusherStateModule], controllers: [ChannelsController], providers: [ChannelPublisher], exports: [ChannelPublisher] })
 export class ChannelsModule {}

@@ -14,6 +14,8 @@ export interface TenantCounts {
 export interface ClusterStats {
   counts(tenant: string): Promise<TenantCounts>;
   userConnections(tenant: string, userId: string): Promise<number>;
+  /** Nodes alive now, this one included (how many answers a cluster-wide question waits for). */
+  nodeCount(): Promise<number>;
 }
 
 /** One node: the registry is the whole truth. */
@@ -27,6 +29,10 @@ export class LocalClusterStats implements ClusterStats {
 
   userConnections(tenant: string, userId: string): Promise<number> {
     return Promise.resolve(this.registry.userConnectionCount(tenant, userId));
+  }
+
+  nodeCount(): Promise<number> {
+    return Promise.resolve(1);
   }
 }
 

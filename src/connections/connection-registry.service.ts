@@ -190,17 +190,6 @@ export class ConnectionRegistry implements OnModuleDestroy {
     return this.tenants.get(tenantId)?.users.get(userId)?.size ?? 0;
   }
 
-  subscriberCount(tenantId: string, channel: string): number {
-    return this.tenants.get(tenantId)?.channels.get(channel)?.size ?? 0;
-  }
-
-  /** Occupied channels of a tenant on this node with their subscriber counts. */
-  channels(tenantId: string): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [name, set] of this.tenants.get(tenantId)?.channels ?? []) out.set(name, set.size);
-    return out;
-  }
-
   subscribers(tenantId: string, channel: string): ReadonlySet<Connection> {
     return this.tenants.get(tenantId)?.channels.get(channel) ?? EMPTY;
   }

@@ -1,8 +1,11 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Subject, takeUntil } from 'rxjs';
 import { RevocationService, type RevocationKind } from '../auth/revocation.service.js';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import type { Envelope, Target } from '../broadcast/envelope.js';
+import { ClusterNode } from '../cluster/cluster-node.js';
+import { CLUSTER_STATS, type ClusterStats } from '../cluster/cluster-stats.js';
+import { randomId } from '../common/ids.js';
 import { ConnectionRegistry } from './connection-registry.service.js';
 
 /** fuz_app's revocation close: the client treats it as final and does not reconnect. */
@@ -11,6 +14,11 @@ export const SESSION_REVOKED_REASON = 'Session revoked';
 
 /** Control envelope carrying a revocation to every node (no recipients; each node acts on it). */
 export const REVOKE_EVENT = 'herald_internal:revoke';
+/** Control envelope by which each node reports how many sockets a revocation closed there. */
+export const REVOKED_EVENT = 'herald_internal:revoked';
+
+/** How long a revocation waits for the other nodes' counts before answering with those it has. */
+const TALLY_TIMEOUT_MS = 1_000;
 
 /** `data` of a `REVOKE_EVENT` envelope. */
 export interface RevocationNotice {
@@ -18,6 +26,15 @@ export interface RevocationNotice {
   id: string;
   /** Revocation time, seconds since the epoch. */
   at: number;
+  /** Names this revocation in the nodes' reports (absent from notices of older nodes). */
+  notice?: string;
+}
+
+interface Tally {
+  closed: number;
+  reported: Set<string>;
+  expected: number;
+  done: () => void;
 }
 
 export function parseRevocationNotice(envelope: Envelope): RevocationNotice | undefined {
@@ -25,22 +42,33 @@ export function parseRevocationNotice(envelope: Envelope): RevocationNotice | un
   const data = envelope.data as Partial<RevocationNotice> | null;
   if (typeof data !== 'object' || data === null || typeof data.id !== 'string' || typeof data.at !== 'number') return undefined;
   if (data.kind !== 'user' && data.kind !== 'session' && data.kind !== 'token') return undefined;
-  return { kind: data.kind, id: data.id, at: data.at };
+  return { kind: data.kind, id: data.id, at: data.at, ...(typeof data.notice === 'string' ? { notice: data.notice } : {}) };
+}
+
+function parseReport(envelope: Envelope): { notice: string; node: string; closed: number } | undefined {
+  if (envelope.event !== REVOKED_EVENT || envelope.origin !== 'internal') return undefined;
+  const data = envelope.data as { notice?: unknown; node?: unknown; closed?: unknown } | null;
+  if (typeof data !== 'object' || data === null || typeof data.notice !== 'string' || typeof data.node !== 'string' || typeof data.closed !== 'number') return undefined;
+  return { notice: data.notice, node: data.node, closed: data.closed };
 }
 
 /**
  * Revokes a session, user or API token: denylists it and closes exactly the matching sockets, on this
- * node at once and on every other node through a control envelope over the cluster transport.
+ * node at once and on every other node through a control envelope over the cluster transport. Each
+ * node answers with a report envelope of how many it closed, so the caller learns the cluster's total.
  */
 @Injectable()
 export class ConnectionRevoker implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Revocation');
   private readonly destroy$ = new Subject<void>();
+  private readonly tallies = new Map<string, Tally>();
 
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly revocations: RevocationService,
     private readonly broadcast: BroadcastService,
+    private readonly node: ClusterNode,
+    @Inject(CLUSTER_STATS) private readonly stats: ClusterStats,
   ) {}
 
   onModuleInit(): void {
@@ -48,10 +76,16 @@ export class ConnectionRevoker implements OnModuleInit, OnModuleDestroy {
       .everyTenant()
       .pipe(takeUntil(this.destroy$))
       .subscribe((envelope) => {
+        const report = parseReport(envelope);
+        if (report) {
+          this.count(report);
+          return;
+        }
         const notice = parseRevocationNotice(envelope);
         if (!notice) return;
         this.revocations.revoke(envelope.tenant, notice.kind, notice.id, notice.at);
-        this.closeMatching(envelope.tenant, notice.kind, notice.id);
+        const closed = this.closeMatching(envelope.tenant, notice.kind, notice.id);
+        if (notice.notice !== undefined) this.report(envelope.tenant, notice.notice, closed);
       });
   }
 
@@ -61,16 +95,46 @@ export class ConnectionRevoker implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Returns the number of sockets closed on this node. Rejects with `TransportUnavailableError` when
-   * the other nodes could not be told (this node's part is done; retrying is safe).
+   * Returns the number of sockets closed on every node that reported within a second (all of them,
+   * unless one is dying). Rejects with `TransportUnavailableError` when the other nodes could not be
+   * told (this node's part is done; retrying is safe).
    */
   async revoke(tenant: string, kind: RevocationKind, id: string): Promise<number> {
     const at = Date.now() / 1000;
     this.revocations.revoke(tenant, kind, id, at);
-    const closed = this.closeMatching(tenant, kind, id);
-    const notice: RevocationNotice = { kind, id, at };
-    await this.broadcast.publish({ tenant, target: { kind: 'connections', connectionIds: [] }, event: REVOKE_EVENT, data: notice, origin: 'internal' });
-    return closed;
+    const closedHere = this.closeMatching(tenant, kind, id);
+    const noticeId = randomId(12);
+    const notice: RevocationNotice = { kind, id, at, notice: noticeId };
+    const expected = await this.stats.nodeCount().catch(() => 1);
+    let done: () => void = () => undefined;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    // This node reports too (0: its sockets are already closed), so it counts itself among the answers.
+    const tally: Tally = { closed: closedHere, reported: new Set(), expected, done };
+    this.tallies.set(noticeId, tally);
+    const timer = setTimeout(done, TALLY_TIMEOUT_MS);
+    try {
+      await this.broadcast.publish({ tenant, target: { kind: 'connections', connectionIds: [] }, event: REVOKE_EVENT, data: notice, origin: 'internal' });
+      await finished;
+    } finally {
+      clearTimeout(timer);
+      this.tallies.delete(noticeId);
+    }
+    if (tally.reported.size < expected) this.logger.warn(`Revocation of ${kind} in app ${tenant}: ${tally.reported.size} of ${expected} node(s) reported in time`);
+    return tally.closed;
+  }
+
+  private report(tenant: string, notice: string, closed: number): void {
+    void this.broadcast
+      .publish({ tenant, target: { kind: 'connections', connectionIds: [] }, event: REVOKED_EVENT, data: { notice, node: this.node.id, closed }, origin: 'internal' })
+      .catch((error: unknown) => this.logger.warn(`Could not report a revocation's count: ${String(error)}`));
+  }
+
+  private count(report: { notice: string; node: string; closed: number }): void {
+    const tally = this.tallies.get(report.notice);
+    if (!tally || tally.reported.has(report.node)) return;
+    tally.reported.add(report.node);
+    tally.closed += report.closed;
+    if (tally.reported.size >= tally.expected) tally.done();
   }
 
   /** Closes matching sockets without denylisting (also used when a revocation arrives from another node). */

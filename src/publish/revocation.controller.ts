@@ -7,7 +7,7 @@ import { ERROR_BODY, RATE_LIMIT_HEADERS } from '../docs/openapi-schemas.js';
 import { API_KEY_AUTH } from '../docs/openapi.js';
 
 const CLOSED: ApiResponseOptions = {
-  schema: { type: 'object', required: ['closed'], properties: { closed: { type: 'integer', description: 'Sockets closed with 4001 on this node' } } },
+  schema: { type: 'object', required: ['closed'], properties: { closed: { type: 'integer', description: 'Sockets closed with 4001, summed over every node that reported within 1 s' } } },
 };
 
 /** Revokes sessions, users and API tokens: matching sockets close with 4001 "Session revoked". */

@@ -60,6 +60,10 @@ export class NatsClusterStats implements ClusterStats, ConnectionCounter, OnModu
     return (await this.everyNode({ op: 'stats', tenant })).reduce((sum, answer) => sum + (Number(answer.users[userId]) || 0), 0);
   }
 
+  nodeCount(): Promise<number> {
+    return Promise.resolve(this.peers.livePeerIds().length + 1);
+  }
+
   private local(tenant: string): StatsAnswer {
     return { connections: this.registry.connectionCount(tenant), users: Object.fromEntries(localUserCounts(this.registry, tenant)) };
   }

@@ -101,6 +101,10 @@ export class RedisClusterCounts implements ConnectionCounter, ClusterStats, OnMo
     return Number(await this.clients.run((redis) => redis.eval(SUM_USER, 1, this.membership.nodesKey, this.config.nodeTimeoutMs, this.nodePrefix, tenant, userId)));
   }
 
+  async nodeCount(): Promise<number> {
+    return Math.max(1, (await this.membership.liveNodes()).length);
+  }
+
   private get nodePrefix(): string {
     return `${this.clients.key('node')}:`;
   }
