@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { ShutdownService } from '../src/health/shutdown.service.js';
 import { NatsClusterStats } from '../src/state/nats-cluster-stats.service.js';
+import { NatsHoldings } from '../src/state/nats-holdings.service.js';
 import { NatsPeers } from '../src/state/nats-peers.service.js';
+import { ClusterNode } from '../src/cluster/cluster-node.js';
+import { ConnectionRegistry } from '../src/connections/connection-registry.service.js';
 import { brokersAvailable, startNats, startRedis, type Broker } from './support/brokers.js';
 import { eventually } from './support/eventually.js';
 import { clearFayeCloseTimer, connected, disconnectAll, fayeSocketOf, once, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
@@ -266,6 +269,27 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
     const cached = once<{ price: number }>(channel, 'tick');
     expect(await cached).toEqual({ price: 42 });
   });
+
+  if (adapter === 'nats') {
+    it('mends the mirror of what a peer holds after a broker outage ate its deltas', async () => {
+      // A timeout longer than the outage: the peers stay known, so only the mending can fix the mirror.
+      const slow = { HERALD_NODE_TIMEOUT_MS: '20000' };
+      const [a, b] = [await node(slow), await node(slow)];
+      const bId = b.app.get(ClusterNode).id;
+      const mirror = () => a.app.get(NatsHoldings).heldBy(bId);
+      const bob = pusher(b, 'bob');
+      await subscribed(bob, 'presence-room');
+      await eventually(() => expect(mirror()).toContainEqual(['presence', 'app-id', 'presence-room', 'bob']));
+      await broker.stop();
+      await eventually(async () => expect((await request(b.baseUrl).get('/health/ready')).status).toBe(503), 5000);
+      bob.unsubscribe('presence-room');
+      await eventually(() => expect(b.app.get(ConnectionRegistry).subscribers('app-id', 'presence-room').size).toBe(0));
+      await broker.start();
+      for (const server of [a, b]) await eventually(async () => expect((await request(server.baseUrl).get('/health/ready')).status).toBe(200), 10_000);
+      await eventually(() => expect(mirror().filter((holding) => holding[0] === 'presence')).toEqual([]), 5000);
+      expect(a.app.get(NatsPeers).livePeerIds()).toEqual([bId]);
+    }, 20_000);
+  }
 
   describe('webhooks', () => {
     let receiver: Receiver;

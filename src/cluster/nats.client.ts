@@ -17,6 +17,7 @@ export class NatsClient implements OnModuleDestroy {
   private opening?: Promise<void>;
   private closing = false;
   private readonly readyListeners: ReadyListener[] = [];
+  private readonly reconnectListeners: (() => void)[] = [];
   connected = false;
   reconnections = 0;
 
@@ -37,6 +38,11 @@ export class NatsClient implements OnModuleDestroy {
     if (this.connection) listener(this.connection);
     else this.readyListeners.push(listener);
     this.open();
+  }
+
+  /** Calls `listener` after every reconnect (subscriptions are back; what was published meanwhile is not). */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   private open(): void {
@@ -80,6 +86,7 @@ export class NatsClient implements OnModuleDestroy {
           this.connected = true;
           this.reconnections++;
           this.logger.log(`NATS reconnected to ${status.server}`);
+          for (const listener of this.reconnectListeners) listener();
           break;
         case 'close':
           this.connected = false;

@@ -44,6 +44,11 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
     this.initialized = true;
     this.peers.answer('holdings', () => [...this.mine]);
     this.peers.onPeerFound(() => void this.refresh());
+    // Deltas published while disconnected were lost both ways: tell ours whole, ask theirs again.
+    this.nats.onReconnect(() => {
+      this.publish('=', [...this.mine]);
+      void this.refresh();
+    });
     this.nats.onConnection((connection) => {
       this.subscription = connection.subscribe(this.nats.subject('held'), {
         callback: (error, message) => {
@@ -71,19 +76,25 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
     this.publish('-', key);
   }
 
-  /** What `nodeId` held when it was last heard of; forgets it. */
-  takeOver(nodeId: string): Holding[] {
-    const held = this.mirror.get(nodeId);
-    this.mirror.delete(nodeId);
+  /** What `nodeId` held when it was last heard of. */
+  heldBy(nodeId: string): Holding[] {
     const out: Holding[] = [];
-    for (const key of held ?? []) {
+    for (const key of this.mirror.get(nodeId) ?? []) {
       const holding = parseHolding(JSON.parse(key));
       if (holding) out.push(holding);
     }
     return out;
   }
 
-  private publish(op: '+' | '-', key: string): void {
+  /** What `nodeId` held, for reaping it; forgets it. */
+  takeOver(nodeId: string): Holding[] {
+    const held = this.heldBy(nodeId);
+    this.mirror.delete(nodeId);
+    return held;
+  }
+
+  /** `+`/`-` one key, or `=` every key this node holds (replaces the peers' mirror of it). */
+  private publish(op: '+' | '-' | '=', key: string | string[]): void {
     const connection = this.nats.current;
     if (!connection || !this.nats.connected) return;
     try {
@@ -100,7 +111,12 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
     } catch {
       return;
     }
-    if (!isRecord(delta) || typeof delta.node !== 'string' || delta.node === this.node.id || typeof delta.key !== 'string') return;
+    if (!isRecord(delta) || typeof delta.node !== 'string' || delta.node === this.node.id) return;
+    if (delta.op === '=' && Array.isArray(delta.key)) {
+      this.mirror.set(delta.node, new Set(delta.key.filter((key): key is string => typeof key === 'string')));
+      return;
+    }
+    if (typeof delta.key !== 'string') return;
     let held = this.mirror.get(delta.node);
     if (!held) this.mirror.set(delta.node, (held = new Set()));
     if (delta.op === '+') held.add(delta.key);
