@@ -18,18 +18,22 @@ import { isRecord, NatsPeers } from './nats-peers.service.js';
 
 const groupOf = (app: string, channel: string): string => `${app}\u0000${channel}`;
 
+/** What both membership stores are made of: this node's book, the peers to ask, the mirror to tell. */
 @Injectable()
-export class NatsPresenceStore implements PresenceStore, OnModuleInit {
-  private readonly book: NatsMembershipBook;
+abstract class NatsMembershipStore {
+  protected readonly book: NatsMembershipBook;
 
   constructor(
-    private readonly peers: NatsPeers,
-    private readonly holdings: NatsHoldings,
+    protected readonly peers: NatsPeers,
+    protected readonly holdings: NatsHoldings,
     node: ClusterNode,
   ) {
     this.book = new NatsMembershipBook(node.id);
   }
+}
 
+@Injectable()
+export class NatsPresenceStore extends NatsMembershipStore implements PresenceStore, OnModuleInit {
   onModuleInit(): void {
     if (this.peers.enabled) this.peers.answer('presence', (query) => this.book.answer(groupOf(String(query.app), String(query.channel))));
   }
@@ -82,17 +86,7 @@ export class NatsPresenceStore implements PresenceStore, OnModuleInit {
 }
 
 @Injectable()
-export class NatsOnlineUsers implements OnlineUsers, OnModuleInit {
-  private readonly book: NatsMembershipBook;
-
-  constructor(
-    private readonly peers: NatsPeers,
-    private readonly holdings: NatsHoldings,
-    node: ClusterNode,
-  ) {
-    this.book = new NatsMembershipBook(node.id);
-  }
-
+export class NatsOnlineUsers extends NatsMembershipStore implements OnlineUsers, OnModuleInit {
   onModuleInit(): void {
     if (!this.peers.enabled) return;
     this.peers.answer('online', (query) => {
