@@ -4,7 +4,7 @@ import { CLUSTER_TRANSPORT, type ClusterTransport } from '../cluster/cluster.tra
 import { randomId } from '../common/ids.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import { HeraldConfig } from '../config/herald-config.js';
-import { AppNotFoundError, ValidationFailedError } from '../errors/app.errors.js';
+import { AppNotFoundError, TransportUnavailableError, ValidationFailedError } from '../errors/app.errors.js';
 import type { Envelope, Target } from './envelope.js';
 
 /** What a publisher provides; the service adds id, times and sequence. */
@@ -116,6 +116,9 @@ export class BroadcastService implements OnModuleInit, OnModuleDestroy {
       ...(request.excludeConnectionId !== undefined && { excludeConnectionId: request.excludeConnectionId }),
       ...(request.senderUserId !== undefined && { senderUserId: request.senderUserId }),
     };
+    // Refuse before the stamps take a channel position for a message that cannot leave (a hole in the
+    // offsets for nothing). A broker lost between the stamps and the publish still refuses, after them.
+    if (!this.transport.available) throw new TransportUnavailableError(`the ${this.transport.kind} cluster transport is unavailable`);
     for (const stamp of this.stamps) await stamp.stamp(envelope);
     const started = performance.now();
     let failed = true;

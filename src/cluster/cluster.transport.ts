@@ -23,5 +23,7 @@ export interface ClusterTransport {
   publish(envelope: Envelope): Promise<void>;
   /** Every envelope from every node, this one included. */
   readonly envelopes$: Observable<Envelope>;
+  /** Whether a publish can be accepted now (cheap: asked before every publish). */
+  readonly available: boolean;
   health(): TransportHealth;
 }

@@ -15,6 +15,8 @@ export class LocalTransport implements ClusterTransport, OnModuleDestroy {
     return Promise.resolve();
   }
 
+  readonly available = true;
+
   health(): TransportHealth {
     return { up: true, details: { transport: 'local' } };
   }

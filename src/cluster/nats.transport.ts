@@ -34,9 +34,13 @@ export class NatsTransport implements ClusterTransport, OnModuleInit, OnModuleDe
     this.nats.onConnection((connection) => this.subscribe(connection));
   }
 
+  get available(): boolean {
+    return this.nats.connected && this.subscriptions.length > 0;
+  }
+
   async publish(envelope: Envelope): Promise<void> {
     const connection = this.nats.current;
-    if (!connection || !this.nats.connected || this.subscriptions.length === 0) {
+    if (!connection || !this.available) {
       throw new TransportUnavailableError('the NATS cluster transport is unavailable');
     }
     try {
@@ -49,7 +53,7 @@ export class NatsTransport implements ClusterTransport, OnModuleInit, OnModuleDe
 
   health(): TransportHealth {
     return {
-      up: this.nats.connected && this.subscriptions.length > 0,
+      up: this.available,
       details: { nats: this.nats.connected ? 'connected' : 'disconnected', reconnections: String(this.nats.reconnections) },
     };
   }

@@ -51,8 +51,12 @@ export class RedisTransport implements ClusterTransport, OnModuleInit, OnModuleD
     if (subscriber.status === 'ready') void this.subscribe();
   }
 
+  get available(): boolean {
+    return this.subscribed && this.clients.commandReady;
+  }
+
   async publish(envelope: Envelope): Promise<void> {
-    if (!this.subscribed || !this.clients.commandReady) {
+    if (!this.available) {
       throw new TransportUnavailableError('the Redis cluster transport is unavailable');
     }
     const text = serializeEnvelope(envelope);
@@ -67,7 +71,7 @@ export class RedisTransport implements ClusterTransport, OnModuleInit, OnModuleD
     const command = this.clients.commandReady ? 'connected' : 'disconnected';
     const subscriber = this.subscribed ? 'subscribed' : 'unsubscribed';
     return {
-      up: this.subscribed && this.clients.commandReady,
+      up: this.available,
       details: { redis: command, subscriber, reconnections: String(this.clients.reconnections), resubscriptions: String(this.resubscriptions) },
     };
   }
