@@ -43,6 +43,8 @@ export class FrameBudget {
  *
  *     const budget = this.frameLimiter.budget(connection);
  *     socket.on('message', (data) => { if (budget.take() !== 'ok') …; … });
+ *
+ * Always in memory, never `RATE_LIMITER`: a connection lives on one node, and a Redis round trip per frame would cost more than the frame.
  */
 @Injectable()
 export class FrameRateLimiter {

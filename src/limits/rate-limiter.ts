@@ -1,4 +1,4 @@
-/** DI token: the RateLimiter in use (memory by default; a Redis-backed one makes limits cluster-wide). */
+/** DI token: the RateLimiter in use (`RedisRateLimiter` with `HERALD_ADAPTER=redis`, else `MemoryRateLimiter`). */
 export const RATE_LIMITER = Symbol('RateLimiter');
 
 /** The outcome of taking from a window. */
@@ -14,9 +14,9 @@ export interface RateDecision {
 
 /**
  * Fixed windows that start at a key's first hit (not aligned to the clock, so `limit` takes always fit
- * in one window). Implementations: `MemoryRateLimiter` (per node). A cluster-wide one keeps the same
- * semantics in Redis with `SET key 0 PX windowMs NX` + `INCRBY key cost` + `PTTL key` in one MULTI, and is
- * bound to `RATE_LIMITER` instead of the memory one.
+ * in one window). Implementations: `MemoryRateLimiter` (per node) and `RedisRateLimiter` (cluster-wide: one
+ * Lua script per take does `SET key 0 PX windowMs NX`, refuses without incrementing when `used + cost > limit`,
+ * else `INCRBY`, and answers `PTTL`; it falls back to the memory one while Redis is unavailable).
  */
 export interface RateLimiter {
   /**

@@ -1,9 +1,12 @@
-import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
+import { Inject, Logger, Module, RequestMethod, type DynamicModule, type OnModuleInit } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { HeraldSettings } from '../config/herald-config.js';
 import { ConnectionLog } from './connection-log.service.js';
-import { pinoHttpOptions, wantsPretty } from './pino-options.js';
+import { logFormat, pinoHttpOptions, type LogFormat } from './pino-options.js';
+
+/** The chosen format, so its warning is logged once pino is the logger (at forRoot time it is not yet). */
+const LOG_FORMAT = Symbol('LogFormat');
 
 /**
  * Structured logs through nestjs-pino: JSON lines on stdout (pretty in development), request ids on
@@ -11,9 +14,12 @@ import { pinoHttpOptions, wantsPretty } from './pino-options.js';
  * `destination` replaces stdout (tests capture lines in-process with it).
  */
 @Module({})
-export class LoggingModule {
+export class LoggingModule implements OnModuleInit {
+  constructor(@Inject(LOG_FORMAT) private readonly format: LogFormat) {}
+
   static forRoot(settings: HeraldSettings, destination?: DestinationStream): DynamicModule {
-    const options = pinoHttpOptions(settings, destination === undefined && wantsPretty(settings));
+    const format: LogFormat = destination === undefined ? logFormat(settings) : { pretty: false };
+    const options = pinoHttpOptions(settings, format.pretty);
     return {
       module: LoggingModule,
       imports: [
@@ -22,7 +28,11 @@ export class LoggingModule {
           forRoutes: [{ path: '{/*splat}', method: RequestMethod.ALL }],
         }),
       ],
-      providers: [ConnectionLog],
+      providers: [ConnectionLog, { provide: LOG_FORMAT, useValue: format }],
     };
+  }
+
+  onModuleInit(): void {
+    if (this.format.warning) new Logger('Logging').warn(this.format.warning);
   }
 }

@@ -12,20 +12,35 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Probes and scrapes would drown everything else. */
 const QUIET = /^\/(health|metrics)(\/|\?|$)/;
 
-/** Pretty output needs the optional `pino-pretty` (a dev dependency): never crash a production image over it. */
-function prettyAvailable(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('pino-pretty');
-    return true;
-  } catch {
-    return false;
-  }
+/** Finds a module like the app's own imports do; throws when it is not installed. */
+export type ModuleResolver = (name: string) => string;
+
+const resolveFromHere: ModuleResolver = (name) => createRequire(import.meta.url).resolve(name);
+
+/** How log lines are printed; `warning` says why pretty output that was asked for is not used. */
+export interface LogFormat {
+  pretty: boolean;
+  warning?: string;
 }
 
-/** Pretty when asked (`HERALD_LOG_PRETTY`, `NODE_ENV=development`), or at debug/trace on a terminal. */
-export function wantsPretty(settings: Pick<HeraldSettings, 'logPretty' | 'logLevel'>, isTty = process.stdout.isTTY === true): boolean {
+/**
+ * Pretty when asked (`HERALD_LOG_PRETTY`, `NODE_ENV=development`), or at debug/trace on a terminal, and only
+ * if `pino-pretty` resolves: it is a dev dependency, absent from the production image (`npm ci --omit=dev`),
+ * where asking for it must not crash the node. Then logs stay JSON; an explicit request gets a warning.
+ */
+export function logFormat(
+  settings: Pick<HeraldSettings, 'logPretty' | 'logLevel'>,
+  { isTty = process.stdout.isTTY === true, resolve = resolveFromHere }: { isTty?: boolean; resolve?: ModuleResolver } = {},
+): LogFormat {
   const wanted = settings.logPretty ?? ((settings.logLevel === 'debug' || settings.logLevel === 'trace') && isTty);
-  return wanted && prettyAvailable();
+  if (!wanted) return { pretty: false };
+  try {
+    resolve('pino-pretty');
+    return { pretty: true };
+  } catch {
+    if (settings.logPretty !== true) return { pretty: false };
+    return { pretty: false, warning: 'Pretty logs were asked for (HERALD_LOG_PRETTY or NODE_ENV=development) but pino-pretty, a dev dependency, is not installed: logging JSON' };
+  }
 }
 
 interface SerializedRequest {
