@@ -1,8 +1,15 @@
-import type { PeerReply } from './nats-peers.service.js';
-import { NatsMembershipBook, parseGroupAnswers } from './nats-membership-book.js';
+import { decideFirst, decideLast, NatsMembershipBook, parseGroupAnswers } from './nats-membership-book.js';
 
-/** What node `book` would answer, as a peer sees it. */
-const asPeer = (node: string, book: NatsMembershipBook, group: string) => parseGroupAnswers([{ node, body: book.answer(group) } satisfies PeerReply]);
+/**
+ * Two nodes' books talking as NatsPeers would carry it: `ask(from, to)` is `from`'s decision question
+ * about `ann`, answered by `to` at that moment. b's id sorts before a's, so a tie on time goes to b.
+ */
+function pair() {
+  const ids = { a: 'node-2', b: 'node-1' };
+  const books = { a: new NatsMembershipBook(ids.a), b: new NatsMembershipBook(ids.b) };
+  const ask = (from: 'a' | 'b', to: 'a' | 'b') => parseGroupAnswers([{ node: ids[to], body: books[to].answer('g', undefined, { userId: 'ann', asker: ids[from] }) }]);
+  return { ...books, ask };
+}
 
 describe('NatsMembershipBook', () => {
   it('counts a user once per node and is idempotent per connection', () => {
@@ -16,38 +23,69 @@ describe('NatsMembershipBook', () => {
     expect(book.has('g', 'ann')).toBe(false);
   });
 
-  it('gives the first join to exactly one of two nodes that joined concurrently, whatever order they ask in', () => {
-    const a = new NatsMembershipBook('a');
-    const b = new NatsMembershipBook('b');
-    const onA = a.join('g', 'ann', 'c1', undefined)!;
-    const onB = b.join('g', 'ann', 'c2', undefined)!;
-    const firsts = [a.firstAnywhere('ann', onA.since, asPeer('b', b, 'g')), b.firstAnywhere('ann', onB.since, asPeer('a', a, 'g'))];
-    expect(firsts.filter(Boolean)).toHaveLength(1);
+  describe('first join of a user joining on two nodes at once: exactly one', () => {
+    it('when each saw the other (the (since, node) order decides, equal times included)', () => {
+      const { a, b, ask } = pair();
+      const onA = a.join('g', 'ann', 'c1', undefined)!;
+      const onB = b.join('g', 'ann', 'c2', undefined)!;
+      const [fromB, fromA] = [ask('a', 'b'), ask('b', 'a')];
+      expect([a.firstAnywhere('g', 'ann', onA.since, fromB), b.firstAnywhere('g', 'ann', onB.since, fromA)].filter(Boolean)).toHaveLength(1);
+    });
+
+    it("when a's question reached b before b joined, within the same millisecond (the race of clocks and ids)", () => {
+      const { a, b, ask } = pair();
+      const onA = a.join('g', 'ann', 'c1', undefined)!;
+      const fromB = ask('a', 'b'); // b: absent
+      const onB = b.join('g', 'ann', 'c2', undefined)!;
+      const fromA = ask('b', 'a'); // a: present
+      // Same millisecond, and b sorts before a: only causality can tell who was first.
+      const sameTime = onA.since;
+      const firsts = [
+        a.firstAnywhere('g', 'ann', sameTime, fromB),
+        b.firstAnywhere('g', 'ann', sameTime, fromA.map((peer) => ({ ...peer, answer: { ...peer.answer, members: peer.answer.members.map((m) => ({ ...m, since: sameTime })) } }))),
+      ];
+      expect(onB.firstHere).toBe(true);
+      expect(firsts).toEqual([true, false]);
+    });
   });
 
-  it('breaks a tie of equal times by node id, the same way on both nodes', () => {
-    const a = new NatsMembershipBook('a');
-    const peerB = parseGroupAnswers([{ node: 'b', body: { members: [{ userId: 'ann', since: 100 }], left: {} } }]);
-    const peerA = parseGroupAnswers([{ node: 'a', body: { members: [{ userId: 'ann', since: 100 }], left: {} } }]);
-    expect(a.firstAnywhere('ann', 100, peerB)).toBe(true);
-    expect(new NatsMembershipBook('b').firstAnywhere('ann', 100, peerA)).toBe(false);
+  describe('last leave of a user leaving two nodes at once: exactly one', () => {
+    it('when each asked after the other had left (the later departure decides)', () => {
+      const { a, b, ask } = pair();
+      a.join('g', 'ann', 'c1', undefined);
+      b.join('g', 'ann', 'c2', undefined);
+      const leftA = a.leave('g', 'ann', 'c1')!;
+      const leftB = b.leave('g', 'ann', 'c2')!;
+      const results = [a.lastAnywhere('g', 'ann', leftA, ask('a', 'b')), b.lastAnywhere('g', 'ann', leftB, ask('b', 'a'))];
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('when a was told b was still there, however the clocks order the departures', () => {
+      const { a, b, ask } = pair();
+      a.join('g', 'ann', 'c1', undefined);
+      b.join('g', 'ann', 'c2', undefined);
+      const leftA = a.leave('g', 'ann', 'c1')!;
+      const fromB = ask('a', 'b'); // b: present, so a defers
+      const leftB = b.leave('g', 'ann', 'c2')!;
+      const fromA = ask('b', 'a'); // a: gone, left at leftA
+      // Give a the later departure on the clock: b must still be the last, because a deferred to it.
+      const skewed = fromA.map((peer) => ({ ...peer, answer: { ...peer.answer, left: { ann: leftB + 10 } } }));
+      expect([a.lastAnywhere('g', 'ann', leftA, fromB), b.lastAnywhere('g', 'ann', leftB, skewed)]).toEqual([false, true]);
+    });
   });
 
   it('is not the last leave while another node still has the user', () => {
-    const a = new NatsMembershipBook('a');
-    const b = new NatsMembershipBook('b');
+    const { a, b, ask } = pair();
     a.join('g', 'ann', 'c1', undefined);
     b.join('g', 'ann', 'c2', undefined);
-    const leftAt = a.leave('g', 'ann', 'c1')!;
-    expect(a.lastAnywhere('ann', leftAt, asPeer('b', b, 'g'))).toBe(false);
+    expect(a.lastAnywhere('g', 'ann', a.leave('g', 'ann', 'c1')!, ask('a', 'b'))).toBe(false);
   });
 
-  it('gives the last leave to exactly one of two nodes that left concurrently (the later departure)', () => {
-    const peer = (node: string, leftAt: number) => parseGroupAnswers([{ node, body: { members: [], left: { ann: leftAt } } }]);
-    const a = new NatsMembershipBook('a');
-    const b = new NatsMembershipBook('b');
-    const results = [a.lastAnywhere('ann', 100, peer('b', 105)), b.lastAnywhere('ann', 105, peer('a', 100))];
-    expect(results).toEqual([false, true]);
+  it('decides from answers alone: a holder told "absent" wins, a departure told "present" does not count', () => {
+    expect(decideFirst('a', 100, [{ node: 'b', since: 200 }], () => false)).toBe(false);
+    expect(decideFirst('a', 100, [{ node: 'b', since: 200 }], () => undefined)).toBe(true);
+    expect(decideLast('a', 100, [], [{ node: 'b', at: 200 }], () => true)).toBe(true);
+    expect(decideLast('a', 100, [], [{ node: 'b', at: 200 }], () => undefined)).toBe(false);
   });
 
   it('takes a refused join back without a tombstone, and unions members in join order', () => {

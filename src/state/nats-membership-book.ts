@@ -30,6 +30,10 @@ export interface PeerGroup {
   answer: GroupAnswer;
 }
 
+function holders(userId: string, peers: PeerGroup[]): Holder[] {
+  return peers.flatMap((peer) => peer.answer.members.filter((member) => member.userId === userId).map((member) => ({ node: peer.node, since: member.since })));
+}
+
 export function parseGroupAnswers(replies: PeerReply[]): PeerGroup[] {
   const out: PeerGroup[] = [];
   for (const reply of replies) {
@@ -51,17 +55,69 @@ function before(aTime: number, aNode: string, bTime: number, bNode: string): boo
   return aTime < bTime || (aTime === bTime && aNode < bNode);
 }
 
+/** How long an answer given to a peer's decision question matters (longer than any question takes). */
+const HEARD_MS = 5_000;
+
+/**
+ * What this node answered each peer's latest decision question about a member: whether it held the
+ * member then. This is what makes concurrent decisions causal instead of a race on clocks: a peer
+ * told "absent" decided without us (so it may be first, and we are not); a peer told "present"
+ * deferred to us (so its departure does not make us "not last").
+ */
+export class AnswerLog {
+  private readonly answers = new Map<string, { present: boolean; at: number }>();
+
+  record(group: string, member: string, asker: string, present: boolean): void {
+    const now = Date.now();
+    if (this.answers.size >= 10_000) for (const [key, answer] of this.answers) if (answer.at < now - HEARD_MS) this.answers.delete(key);
+    this.answers.set(`${group}\u0000${member}\u0000${asker}`, { present, at: now });
+  }
+
+  heard(group: string, member: string, asker: string): boolean | undefined {
+    const answer = this.answers.get(`${group}\u0000${member}\u0000${asker}`);
+    return answer && answer.at >= Date.now() - HEARD_MS ? answer.present : undefined;
+  }
+}
+
+/** A peer that holds the member now, since when (its clock). */
+export interface Holder {
+  node: string;
+  since: number;
+}
+
+/** A peer whose last hold of the member ended at `at` (its clock). */
+export interface Departure {
+  node: string;
+  at: number;
+}
+
+/**
+ * First hold anywhere: not when a holder was told we were absent (it decided first without us), nor
+ * when a holder that saw us came before us in `(since, node)` order (both sides compare the same pair).
+ */
+export function decideFirst(me: string, since: number, holders: Holder[], heard: (node: string) => boolean | undefined): boolean {
+  return !holders.some((holder) => heard(holder.node) === false || before(holder.since, holder.node, since, me));
+}
+
+/**
+ * Last release anywhere: nobody holds it, and no peer that left later counts against us, except one
+ * that was told we were present (it deferred to us).
+ */
+export function decideLast(me: string, leftAt: number, holders: Holder[], departures: Departure[], heard: (node: string) => boolean | undefined): boolean {
+  if (holders.length > 0) return false;
+  return !departures.some((departure) => heard(departure.node) !== true && before(leftAt, me, departure.at, departure.node));
+}
+
 /**
  * This node's share of a cluster-wide membership (presence members per channel, signed-in users per
- * app) plus the two cluster decisions built on the peers' answers:
- * - first join anywhere: no peer has the user with an earlier `(since, node)`;
- * - last leave anywhere: no peer has the user, and no peer saw it leave later than we did.
- * Ties between concurrent joins (or leaves) on two nodes go to exactly one of them, so `member_added`
+ * app) plus the two cluster decisions built on the peers' answers (`decideFirst`, `decideLast`).
+ * Concurrent joins (or leaves) of one user on two nodes go to exactly one of them, so `member_added`
  * / `member_removed` fire once. Idempotent per connection id.
  */
 export class NatsMembershipBook {
   private readonly groups = new Map<string, Map<string, LocalMember>>();
   private readonly tombstones = new Map<string, Map<string, number>>();
+  private readonly log = new AnswerLog();
   private lastSweep = Date.now();
 
   constructor(private readonly nodeId: string) {}
@@ -111,24 +167,25 @@ export class NatsMembershipBook {
     return this.groups.get(group)?.has(userId) ?? false;
   }
 
-  /** This node's answer for `group` (what peers ask), optionally only about some users. */
-  answer(group: string, only?: ReadonlySet<string>): GroupAnswer {
+  /**
+   * This node's answer for `group` (what peers ask), optionally only about some users. A decision
+   * question (`decide`: the user a peer is deciding about, `asker`: that peer) is remembered.
+   */
+  answer(group: string, only?: ReadonlySet<string>, decide?: { userId: string; asker: string }): GroupAnswer {
     this.prune(group);
+    if (decide) this.log.record(group, decide.userId, decide.asker, this.has(group, decide.userId));
     const wanted = ([userId]: [string, unknown]) => only === undefined || only.has(userId);
     const members = [...(this.groups.get(group) ?? [])].filter(wanted).map(([userId, entry]) => ({ userId, info: entry.info, since: entry.since }));
     return { members, left: Object.fromEntries([...(this.tombstones.get(group) ?? [])].filter(wanted)) };
   }
 
-  firstAnywhere(userId: string, since: number, peers: PeerGroup[]): boolean {
-    return !peers.some((peer) => peer.answer.members.some((member) => member.userId === userId && before(member.since, peer.node, since, this.nodeId)));
+  firstAnywhere(group: string, userId: string, since: number, peers: PeerGroup[]): boolean {
+    return decideFirst(this.nodeId, since, holders(userId, peers), (node) => this.log.heard(group, userId, node));
   }
 
-  lastAnywhere(userId: string, leftAt: number, peers: PeerGroup[]): boolean {
-    return !peers.some((peer) => {
-      if (peer.answer.members.some((member) => member.userId === userId)) return true;
-      const theirs = peer.answer.left[userId];
-      return theirs !== undefined && before(leftAt, this.nodeId, theirs, peer.node);
-    });
+  lastAnywhere(group: string, userId: string, leftAt: number, peers: PeerGroup[]): boolean {
+    const departures = peers.flatMap((peer) => (peer.answer.left[userId] === undefined ? [] : [{ node: peer.node, at: peer.answer.left[userId] }]));
+    return decideLast(this.nodeId, leftAt, holders(userId, peers), departures, (node) => this.log.heard(group, userId, node));
   }
 
   /** Members of the group over this node and the peers, each once, in join order. */

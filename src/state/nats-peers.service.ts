@@ -165,7 +165,8 @@ export class NatsPeers implements OnModuleInit, OnModuleDestroy {
     const seen = new Set<string>([this.node.id]);
     try {
       const options = discover ? { strategy: 'timer' as const, maxWait: ASK_TIMEOUT_MS / 2 } : { strategy: 'count' as const, maxMessages: expected + 1, maxWait: ASK_TIMEOUT_MS };
-      const iterator = await connection.requestMany(this.nats.subject('state'), JSON.stringify(query), options);
+      // `from` tells the answerer who asks (decision questions are remembered per asker).
+      const iterator = await connection.requestMany(this.nats.subject('state'), JSON.stringify({ ...query, from: this.node.id }), options);
       for await (const message of iterator) {
         const reply = parse(message.string());
         if (!isRecord(reply) || typeof reply.node !== 'string' || seen.has(reply.node)) continue;

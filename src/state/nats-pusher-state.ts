@@ -5,8 +5,8 @@ import type { ChannelOccupancy, OccupancyChange } from '../pusher/state/channel-
 import type { OnlineUsers } from '../pusher/state/online-users.js';
 import type { PresenceJoinResult, PresenceMember, PresenceStore } from '../pusher/state/presence.store.js';
 import { NatsHoldings } from './nats-holdings.service.js';
-import { NatsMembershipBook, parseGroupAnswers, type PeerGroup } from './nats-membership-book.js';
-import { isRecord, NatsPeers } from './nats-peers.service.js';
+import { AnswerLog, decideFirst, decideLast, NatsMembershipBook, parseGroupAnswers, type PeerGroup } from './nats-membership-book.js';
+import { isRecord, NatsPeers, type PeerQuery } from './nats-peers.service.js';
 
 /*
  * Pusher's cluster-wide state over NATS: each node keeps its own share in memory and answers questions
@@ -17,6 +17,11 @@ import { isRecord, NatsPeers } from './nats-peers.service.js';
  */
 
 const groupOf = (app: string, channel: string): string => `${app}\u0000${channel}`;
+
+/** The user a decision question is about, and who asks (see `AnswerLog`). */
+function decision(query: PeerQuery): { userId: string; asker: string } | undefined {
+  return typeof query.decide === 'string' && typeof query.from === 'string' ? { userId: query.decide, asker: query.from } : undefined;
+}
 
 /** What both membership stores are made of: this node's book, the peers to ask, the mirror to tell. */
 @Injectable()
@@ -35,7 +40,7 @@ abstract class NatsMembershipStore {
 @Injectable()
 export class NatsPresenceStore extends NatsMembershipStore implements PresenceStore, OnModuleInit {
   onModuleInit(): void {
-    if (this.peers.enabled) this.peers.answer('presence', (query) => this.book.answer(groupOf(String(query.app), String(query.channel))));
+    if (this.peers.enabled) this.peers.answer('presence', (query) => this.book.answer(groupOf(String(query.app), String(query.channel)), undefined, decision(query)));
   }
 
   async join(app: string, channel: string, connectionId: string, member: PresenceMember, maxMembers: number): Promise<PresenceJoinResult> {
@@ -44,7 +49,7 @@ export class NatsPresenceStore extends NatsMembershipStore implements PresenceSt
     if (!joined?.firstHere) return { accepted: true, firstJoin: false };
     let peers: PeerGroup[];
     try {
-      peers = await this.ask(app, channel);
+      peers = await this.ask(app, channel, member.userId);
     } catch (error) {
       this.book.undo(group, member.userId, connectionId);
       throw error;
@@ -56,14 +61,15 @@ export class NatsPresenceStore extends NatsMembershipStore implements PresenceSt
       return { accepted: false };
     }
     this.holdings.held(['presence', app, channel, member.userId]);
-    return { accepted: true, firstJoin: this.book.firstAnywhere(member.userId, joined.since, peers) };
+    return { accepted: true, firstJoin: this.book.firstAnywhere(group, member.userId, joined.since, peers) };
   }
 
   async leave(app: string, channel: string, connectionId: string, userId: string): Promise<{ lastLeave: boolean }> {
-    const leftAt = this.book.leave(groupOf(app, channel), userId, connectionId);
+    const group = groupOf(app, channel);
+    const leftAt = this.book.leave(group, userId, connectionId);
     if (leftAt === undefined) return { lastLeave: false };
     this.holdings.released(['presence', app, channel, userId]);
-    return { lastLeave: this.book.lastAnywhere(userId, leftAt, await this.ask(app, channel)) };
+    return { lastLeave: this.book.lastAnywhere(group, userId, leftAt, await this.ask(app, channel, userId)) };
   }
 
   async members(app: string, channel: string): Promise<PresenceMember[]> {
@@ -80,8 +86,8 @@ export class NatsPresenceStore extends NatsMembershipStore implements PresenceSt
     return (await this.ask(app, channel)).some((peer) => peer.answer.members.some((member) => member.userId === userId));
   }
 
-  private async ask(app: string, channel: string): Promise<PeerGroup[]> {
-    return parseGroupAnswers(await this.peers.ask({ op: 'presence', app, channel }));
+  private async ask(app: string, channel: string, decide?: string): Promise<PeerGroup[]> {
+    return parseGroupAnswers(await this.peers.ask({ op: 'presence', app, channel, ...(decide !== undefined && { decide }) }));
   }
 }
 
@@ -91,7 +97,7 @@ export class NatsOnlineUsers extends NatsMembershipStore implements OnlineUsers,
     if (!this.peers.enabled) return;
     this.peers.answer('online', (query) => {
       const users = Array.isArray(query.users) ? new Set(query.users.map(String)) : new Set<string>();
-      return this.book.answer(String(query.app), users);
+      return this.book.answer(String(query.app), users, decision(query));
     });
   }
 
@@ -99,14 +105,14 @@ export class NatsOnlineUsers extends NatsMembershipStore implements OnlineUsers,
     const joined = this.book.join(app, userId, connectionId, undefined);
     if (!joined?.firstHere) return false;
     this.holdings.held(['online', app, userId]);
-    return this.book.firstAnywhere(userId, joined.since, await this.ask(app, [userId]));
+    return this.book.firstAnywhere(app, userId, joined.since, await this.ask(app, [userId], userId));
   }
 
   async remove(app: string, userId: string, connectionId: string): Promise<boolean> {
     const leftAt = this.book.leave(app, userId, connectionId);
     if (leftAt === undefined) return false;
     this.holdings.released(['online', app, userId]);
-    return this.book.lastAnywhere(userId, leftAt, await this.ask(app, [userId]));
+    return this.book.lastAnywhere(app, userId, leftAt, await this.ask(app, [userId], userId));
   }
 
   async online(app: string, userIds: readonly string[]): Promise<Set<string>> {
@@ -117,8 +123,8 @@ export class NatsOnlineUsers extends NatsMembershipStore implements OnlineUsers,
     return online;
   }
 
-  private async ask(app: string, users: readonly string[]): Promise<PeerGroup[]> {
-    return parseGroupAnswers(await this.peers.ask({ op: 'online', app, users }));
+  private async ask(app: string, users: readonly string[], decide?: string): Promise<PeerGroup[]> {
+    return parseGroupAnswers(await this.peers.ask({ op: 'online', app, users, ...(decide !== undefined && { decide }) }));
   }
 }
 
@@ -159,6 +165,7 @@ export class NatsChannelOccupancy implements ChannelOccupancy, OnModuleInit {
   private readonly left = new Map<string, Map<string, number>>();
   /** Vacancies decided here whose `channel_vacated` waits (app\0channel → expiry). */
   private readonly pending = new Map<string, number>();
+  private readonly log = new AnswerLog();
 
   constructor(
     private readonly peers: NatsPeers,
@@ -172,6 +179,7 @@ export class NatsChannelOccupancy implements ChannelOccupancy, OnModuleInit {
       const app = String(query.app);
       const channel = typeof query.channel === 'string' ? query.channel : undefined;
       const claimed = query.claim === true && channel !== undefined && this.pending.delete(groupOf(app, channel));
+      if (channel !== undefined && query.decide === true && typeof query.from === 'string') this.log.record(app, channel, query.from, (this.apps.get(app)?.get(channel)?.count ?? 0) > 0);
       return { ...this.answer(app, channel, typeof query.prefix === 'string' ? query.prefix : undefined), claimed };
     });
   }
@@ -186,14 +194,10 @@ export class NatsChannelOccupancy implements ChannelOccupancy, OnModuleInit {
     if (firstHere) this.holdings.held(['channel', app, channel]);
     // The first subscriber here also takes back any pending vacancy (a node with subscribers has none).
     const claimedHere = firstHere && this.pending.delete(groupOf(app, channel));
-    const peers = await this.ask(app, channel, firstHere);
+    const peers = await this.ask(app, channel, { claim: firstHere, decide: firstHere });
     const count = local.count + this.peerCount(peers, channel);
     if (!firstHere || claimedHere || peers.some((peer) => peer.claimed)) return { count, changed: false };
-    const earlier = peers.some((peer) => {
-      const theirs = peer.channels.get(channel);
-      return theirs !== undefined && theirs[0] > 0 && (theirs[1] < local.since || (theirs[1] === local.since && peer.node < this.node.id));
-    });
-    return { count, changed: !earlier };
+    return { count, changed: decideFirst(this.node.id, local.since, this.holders(peers, channel), (node) => this.log.heard(app, channel, node)) };
   }
 
   async remove(app: string, channel: string): Promise<OccupancyChange> {
@@ -208,15 +212,14 @@ export class NatsChannelOccupancy implements ChannelOccupancy, OnModuleInit {
       this.tombstones(app).set(channel, leftAt);
       this.holdings.released(['channel', app, channel]);
     }
-    const peers = await this.ask(app, channel, false);
+    const peers = await this.ask(app, channel, { decide: leftAt !== undefined });
     const count = Math.max(0, local.count) + this.peerCount(peers, channel);
-    if (leftAt === undefined || count > 0) return { count, changed: false };
-    const mine = leftAt;
-    const later = peers.some((peer) => {
-      const theirs = peer.left.get(channel);
-      return theirs !== undefined && (theirs > mine || (theirs === mine && peer.node > this.node.id));
+    if (leftAt === undefined) return { count, changed: false };
+    const departures = peers.flatMap((peer) => {
+      const at = peer.left.get(channel);
+      return at === undefined ? [] : [{ node: peer.node, at }];
     });
-    if (later) return { count, changed: false };
+    if (!decideLast(this.node.id, leftAt, this.holders(peers, channel), departures, (node) => this.log.heard(app, channel, node))) return { count, changed: false };
     this.prunePending();
     this.pending.set(groupOf(app, channel), Date.now() + PENDING_VACANCY_MS);
     return { count, changed: true };
@@ -266,13 +269,21 @@ export class NatsChannelOccupancy implements ChannelOccupancy, OnModuleInit {
     return left;
   }
 
-  private async ask(app: string, channel: string, claim = false): Promise<PeerChannels[]> {
+  /** `decide`: a question an occupied/vacated decision hangs on (remembered by the answerers); `claim`: take back their pending vacancy. */
+  private async ask(app: string, channel: string, { claim = false, decide = false } = {}): Promise<PeerChannels[]> {
     const out: PeerChannels[] = [];
-    for (const reply of await this.peers.ask({ op: 'occupancy', app, channel, claim })) {
+    for (const reply of await this.peers.ask({ op: 'occupancy', app, channel, claim, decide })) {
       const peer = parseChannels(reply.node, reply.body);
       if (peer) out.push(peer);
     }
     return out;
+  }
+
+  private holders(peers: PeerChannels[], channel: string): { node: string; since: number }[] {
+    return peers.flatMap((peer) => {
+      const theirs = peer.channels.get(channel);
+      return theirs !== undefined && theirs[0] > 0 ? [{ node: peer.node, since: theirs[1] }] : [];
+    });
   }
 
   private peerCount(peers: PeerChannels[], channel: string): number {
