@@ -12,6 +12,7 @@ import {
   serverSdk,
   subscribed,
 } from './support/pusher-clients.js';
+import { scrape, valueOf } from './support/prometheus.js';
 import { DEV_API_KEY, startApp, type RunningApp } from './support/start-app.js';
 import type { TestClient } from './support/ws-client.js';
 
@@ -112,6 +113,8 @@ describe('Pusher protocol details', () => {
       expect((await raw.next<Frame>(isEvent('pusher:error'))).data).toMatchObject({ code: 4301, message: expect.stringMatching(/Rate limit/) });
       raw.send({ event: 'pusher:ping', data: {} });
       await raw.next(isEvent('pusher:pong'));
+      const refused = valueOf((await scrape(server.baseUrl)).samples, 'herald_rate_limit_triggered_total', { app_id: APP.appId, limit: 'client_events' });
+      expect(refused).toBe(1);
     });
 
     it('relays encrypted channel data opaquely (pusher-js decrypts what the SDK encrypted)', async () => {

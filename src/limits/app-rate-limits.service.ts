@@ -23,18 +23,7 @@ export class AppRateLimits {
     await this.take(app, 'backend', app.maxBackendEventsPerSecond, events, 'backend_events');
   }
 
-  /** Client events (`maxClientEventsPerSecond`, per app); resolves false when over the limit. */
-  async tryClientEvent(app: AppConfig): Promise<boolean> {
-    try {
-      await this.take(app, 'client', app.maxClientEventsPerSecond, 1, 'client_events');
-      return true;
-    } catch (error) {
-      if (error instanceof RateLimitedError) return false;
-      throw error;
-    }
-  }
-
-  private async take(app: AppConfig, bucket: string, limit: number, cost: number, kind: 'backend_events' | 'client_events'): Promise<void> {
+  private async take(app: AppConfig, bucket: string, limit: number, cost: number, kind: 'backend_events'): Promise<void> {
     if (limit < 0) return;
     const decision = await this.limiter.consume(`${bucket}:${app.id}`, limit, 1000, cost);
     if (decision.allowed) return;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { WebhookService } from '../webhooks/webhook.service.js';
 import { channelInfo } from './channel-name.js';
 import { errorFrame, PusherCode, type PusherInbound } from './pusher.frames.js';
@@ -15,6 +16,7 @@ export class PusherClientEvents {
   constructor(
     private readonly broadcast: BroadcastService,
     private readonly webhooks: WebhookService,
+    private readonly metrics: MetricsService,
   ) {}
 
   async handle(connection: PusherConnection, frame: PusherInbound): Promise<void> {
@@ -38,6 +40,7 @@ export class PusherClientEvents {
         session.clientEventCount = 0;
       }
       if (++session.clientEventCount > app.maxClientEventsPerSecond) {
+        this.metrics.rateLimited(app.id, 'client_events');
         return reject(`Rate limit exceeded: at most ${app.maxClientEventsPerSecond} client events per second`);
       }
     }
