@@ -3,6 +3,7 @@ import { CLUSTER_STATS, LocalClusterStats, type ClusterStats } from '../cluster/
 import { HeraldConfig } from '../config/herald-config.js';
 import { WebhooksModule } from '../webhooks/webhooks.module.js';
 import { NatsClusterStats } from './nats-cluster-stats.service.js';
+import { NatsHistoryStore } from './nats-history.store.js';
 import { NatsHoldings } from './nats-holdings.service.js';
 import { NatsNodeReaper } from './nats-node-reaper.service.js';
 import { NatsPeers } from './nats-peers.service.js';
@@ -16,7 +17,7 @@ import { RedisChannelCache, RedisChannelOccupancy, RedisOnlineUsers, RedisPresen
 import { RedisRevocationSync } from './redis-revocation-sync.service.js';
 
 const REDIS_STORES = [RedisPresenceStore, RedisChannelOccupancy, RedisOnlineUsers, RedisChannelCache, RedisHistoryStore, RedisClusterCounts];
-const NATS_STORES = [NatsPresenceStore, NatsChannelOccupancy, NatsOnlineUsers, NatsChannelCache, NatsClusterStats];
+const NATS_STORES = [NatsPresenceStore, NatsChannelOccupancy, NatsOnlineUsers, NatsChannelCache, NatsHistoryStore, NatsClusterStats];
 
 /**
  * Shared state for a cluster: the Redis and NATS implementations of every state interface (bound by

@@ -1,5 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Real Redis and NATS servers started for one test file, on free ports, with no persistence, so a
@@ -89,6 +92,9 @@ export function startRedis(): Promise<Broker> {
   return startBroker('redis-server', (port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], 'redis');
 }
 
-export function startNats(): Promise<Broker> {
-  return startBroker('nats-server', (port) => ['-a', '127.0.0.1', '-p', String(port)], 'nats');
+/** NATS with JetStream (in a store directory of its own, removed when the test process exits) unless `jetstream: false`. */
+export function startNats({ jetstream = true } = {}): Promise<Broker> {
+  const store = jetstream ? mkdtempSync(join(tmpdir(), 'herald-nats-')) : undefined;
+  if (store) process.once('exit', () => rmSync(store, { recursive: true, force: true }));
+  return startBroker('nats-server', (port) => ['-a', '127.0.0.1', '-p', String(port), ...(store ? ['-js', '-sd', store] : [])], 'nats');
 }
