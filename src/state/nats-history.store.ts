@@ -16,7 +16,18 @@ const POSITION_TTL_SECONDS = 3600;
 /** Concurrent appends to one channel from several nodes retry on a lost race this many times. */
 const APPEND_ATTEMPTS = 16;
 
-const H = { offset: 'Herald-Offset', epoch: 'Herald-Epoch', expires: 'Herald-Expires', previous: 'Herald-Previous', size: 'Herald-Size' } as const;
+/** `offset` is the message's last entry; it holds `count` entries, offsets `offset - count + 1 … offset`. */
+const H = { offset: 'Herald-Offset', count: 'Herald-Count', epoch: 'Herald-Epoch', previous: 'Herald-Previous', size: 'Herald-Size' } as const;
+
+/** One channel message as stored: null when the app keeps positions only. */
+type StoredEntry = { entry: Omit<HistoryEntry, 'offset'>; expires: number } | null;
+
+interface QueuedAppend {
+  stored: StoredEntry;
+  size: number;
+  resolve: (position: StreamPosition) => void;
+  reject: (error: unknown) => void;
+}
 
 type JetStreamClients = { js: JetStreamClient; jsm: JetStreamManager };
 
@@ -31,11 +42,13 @@ interface Top {
 
 /*
  * Channel history on NATS JetStream: one memory stream per cluster prefix (`<prefix>_history`, subjects
- * `<prefix>.h.<tenant>.<channel>`), one message per channel message, its offset and epoch in headers.
- * Offsets are contiguous per channel across nodes because every append is conditional on the subject's
- * last sequence (`Nats-Expected-Last-Subject-Sequence`): a node that lost the race re-reads the top and
- * tries again. Each message names the sequence of the one before it, so a recovery walks back from the
- * top and stops at the first gap (trimmed, expired): all or nothing, as the other stores.
+ * `<prefix>.h.<tenant>.<channel>`); offsets and epoch in headers. Offsets are contiguous per channel
+ * across nodes because every write is conditional on the subject's last sequence
+ * (`Nats-Expected-Last-Subject-Sequence`): a node that lost the race re-reads the top and tries again.
+ * A node writes one channel's appends one round trip at a time, and each write carries every append
+ * queued meanwhile (one JetStream message, several entries), so concurrent publishers to a channel cost
+ * one round trip per batch, not per message. Each message names the sequence of the one before it, so a
+ * recovery walks back from the top and stops at the first gap (trimmed, expired): all or nothing.
  * A position read of a channel with no message yet writes an offset-0 marker so that the epoch it
  * returns is the one later appends continue. The stream lives in memory: a NATS restart loses it, the
  * node makes it again on reconnect, and every channel starts a new epoch (clients are told
@@ -48,8 +61,8 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
   /** Without JetStream on the server: positions per node, never recovered. */
   private readonly fallback = new UnrecoverableHistoryStore();
   private readonly tops = new Map<string, Top>();
-  /** This node's appends to one subject go one after another: they would only lose races to each other. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Appends waiting for the subject's write in flight (this node's would only lose races to each other). */
+  private readonly queues = new Map<string, QueuedAppend[]>();
   private readonly encoder = new TextEncoder();
 
   constructor(
@@ -76,9 +89,17 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
 
   async append(tenant: string, channel: string, entry: Omit<HistoryEntry, 'offset'>, limits: HistoryLimits): Promise<StreamPosition> {
     if (!(await this.ready())) return this.fallback.append(tenant, channel, entry, limits);
-    const kept = limits.size > 0 && limits.ttlSeconds > 0;
-    const expires = kept ? Date.now() + limits.ttlSeconds * 1000 : 0;
-    return this.write(this.subject(tenant, channel), kept ? this.encoder.encode(JSON.stringify(entry)) : new Uint8Array(), expires, limits.size);
+    const stored: StoredEntry = limits.size > 0 && limits.ttlSeconds > 0 ? { entry, expires: Date.now() + limits.ttlSeconds * 1000 } : null;
+    const subject = this.subject(tenant, channel);
+    return new Promise<StreamPosition>((resolve, reject) => {
+      const queue = this.queues.get(subject);
+      if (queue) {
+        queue.push({ stored, size: limits.size, resolve, reject });
+        return;
+      }
+      this.queues.set(subject, [{ stored, size: limits.size, resolve, reject }]);
+      void this.drain(subject);
+    });
   }
 
   async position(tenant: string, channel: string): Promise<StreamPosition> {
@@ -87,7 +108,7 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
     // Fresh: other nodes append too, so this node's last append is not the top.
     const top = await this.top(subject, true);
     if (top) return { offset: top.offset, epoch: top.epoch };
-    return this.write(subject, new Uint8Array(), 0, 0, true);
+    return this.write(subject, [], 0);
   }
 
   async since(tenant: string, channel: string, since: StreamPosition): Promise<HistoryRead> {
@@ -104,12 +125,17 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
     const entries: HistoryEntry[] = [];
     const now = Date.now();
     let seq = top.seq;
-    for (let offset = top.offset; offset > since.offset; offset--) {
+    let expected = top.offset;
+    while (expected > since.offset) {
       const message = seq > 0 ? await this.get(jsm, seq) : null;
-      if (!message || Number(message.header.get(H.offset)) !== offset || message.header.get(H.epoch) !== top.epoch) return lost;
-      const expires = Number(message.header.get(H.expires));
-      if (!(expires > now) || message.data.length === 0) return lost;
-      entries.push({ ...message.json<Omit<HistoryEntry, 'offset'>>(), offset });
+      if (!message || Number(message.header.get(H.offset)) !== expected || message.header.get(H.epoch) !== top.epoch) return lost;
+      const stored = message.json<StoredEntry[]>();
+      if (!Array.isArray(stored) || stored.length !== Number(message.header.get(H.count))) return lost;
+      for (let index = stored.length - 1; index >= 0 && expected > since.offset; index--, expected--) {
+        const item = stored[index];
+        if (!item || !(item.expires > now)) return lost;
+        entries.push({ ...item.entry, offset: expected });
+      }
       seq = Number(message.header.get(H.previous));
     }
     return { recovered: true, position, entries: entries.reverse() };
@@ -151,33 +177,47 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
     }
   }
 
-  /**
-   * Appends one message after the subject's current top; returns its position. A `marker` (offset 0)
-   * is only written to an empty subject: if a message got there first, its position is the answer.
-   */
-  private write(subject: string, data: Uint8Array, expires: number, size: number, marker = false): Promise<StreamPosition> {
-    const previous = this.queues.get(subject) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.writeNow(subject, data, expires, size, marker));
-    this.queues.set(subject, next);
-    void next.finally(() => {
-      if (this.queues.get(subject) === next) this.queues.delete(subject);
-    }).catch(() => undefined);
-    return next;
+  /** Writes the subject's queued appends, a batch per round trip, until none is left. */
+  private async drain(subject: string): Promise<void> {
+    for (;;) {
+      const batch = this.queues.get(subject) ?? [];
+      if (batch.length === 0) {
+        this.queues.delete(subject);
+        return;
+      }
+      this.queues.set(subject, []);
+      try {
+        const last = await this.write(
+          subject,
+          batch.map((item) => item.stored),
+          Math.max(...batch.map((item) => item.size)),
+        );
+        batch.forEach((item, index) => item.resolve({ offset: last.offset - batch.length + 1 + index, epoch: last.epoch }));
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+      }
+    }
   }
 
-  private async writeNow(subject: string, data: Uint8Array, expires: number, size: number, marker: boolean): Promise<StreamPosition> {
+  /**
+   * Writes `stored` as one message after the subject's current top; returns the position of its last
+   * entry. With no entries it is a marker (offset 0), written only to an empty subject: if a message
+   * got there first, its position is the answer.
+   */
+  private async write(subject: string, stored: StoredEntry[], size: number): Promise<StreamPosition> {
     const clients = await this.ready();
     if (!clients) throw new TransportUnavailableError('JetStream is not enabled');
     const { js } = clients;
+    const data = this.encoder.encode(JSON.stringify(stored));
     for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
       const top = await this.top(subject);
-      if (marker && top) return { offset: top.offset, epoch: top.epoch };
-      const offset = marker ? 0 : top ? top.offset + 1 : 1;
+      if (stored.length === 0 && top) return { offset: top.offset, epoch: top.epoch };
+      const offset = (top?.offset ?? 0) + stored.length;
       const epoch = top?.epoch ?? randomId(8);
       const headers = natsHeaders();
       headers.set(H.offset, String(offset));
+      headers.set(H.count, String(stored.length));
       headers.set(H.epoch, epoch);
-      headers.set(H.expires, String(expires));
       headers.set(H.previous, String(top?.seq ?? 0));
       headers.set(H.size, String(size));
       try {
