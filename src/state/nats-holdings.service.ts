@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type { Subscription } from '@nats-io/nats-core';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { NatsClient } from '../cluster/nats.client.js';
-import { isRecord, NatsPeers } from './nats-peers.service.js';
+import { isRecord, NatsPeers, parseJson } from './nats-peers.service.js';
 
 /**
  * Something a node holds that another node must give back if it dies: a presence member
@@ -105,12 +105,7 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
   }
 
   private onDelta(text: string): void {
-    let delta: unknown;
-    try {
-      delta = JSON.parse(text);
-    } catch {
-      return;
-    }
+    const delta = parseJson(text);
     if (!isRecord(delta) || typeof delta.node !== 'string' || delta.node === this.node.id) return;
     if (delta.op === '=' && Array.isArray(delta.key)) {
       this.mirror.set(delta.node, new Set(delta.key.filter((key): key is string => typeof key === 'string')));

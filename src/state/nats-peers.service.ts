@@ -29,7 +29,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parse(text: string): unknown {
+/** A peer's JSON, or undefined when it is not JSON (peers are untrusted input). */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -77,13 +78,13 @@ export class NatsPeers implements OnModuleInit, OnModuleDestroy {
       this.subscriptions.push(
         connection.subscribe(this.nats.subject('nodes'), {
           callback: (error, message) => {
-            if (!error) this.onAnnouncement(parse(message.string()));
+            if (!error) this.onAnnouncement(parseJson(message.string()));
           },
         }),
         connection.subscribe(this.nats.subject('state'), {
           callback: (error, message) => {
             if (error || this.leaving) return;
-            const query = parse(message.string());
+            const query = parseJson(message.string());
             if (!isRecord(query) || typeof query.op !== 'string') return;
             const answerer = this.answerers.get(query.op);
             if (!answerer) return;
@@ -168,7 +169,7 @@ export class NatsPeers implements OnModuleInit, OnModuleDestroy {
       // `from` tells the answerer who asks (decision questions are remembered per asker).
       const iterator = await connection.requestMany(this.nats.subject('state'), JSON.stringify({ ...query, from: this.node.id }), options);
       for await (const message of iterator) {
-        const reply = parse(message.string());
+        const reply = parseJson(message.string());
         if (!isRecord(reply) || typeof reply.node !== 'string' || seen.has(reply.node)) continue;
         if (!discover && !this.peers.has(reply.node)) continue;
         seen.add(reply.node);
