@@ -25,7 +25,14 @@ process.on('disconnect', () => process.exit(0)); // the bench died: never linger
 process.on('message', (msg) => {
   switch (msg.type) {
     case 'connect':
-      connectAll(msg).then((result) => process.send({ type: 'connected', ...result }));
+      connectAll(msg).then(
+        (result) => process.send({ type: 'connected', ...result }),
+        (error) => {
+          // The parent's request rejects when this worker exits, with this on stderr.
+          console.error(error);
+          process.exit(1);
+        },
+      );
       break;
     case 'reset':
       received = 0;

@@ -122,7 +122,11 @@ function start(cmd: string[], env: Record<string, string>): Started {
 async function waitForStatus(url: string, status: number, server: Started, deadline: number): Promise<unknown> {
   let last = 'no answer yet';
   let exited = false;
-  void server.exited.then(() => (exited = true));
+  // `exited` never rejects; the second handler only keeps the promise from floating.
+  server.exited.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
   while (Date.now() < deadline) {
     if (exited) throw new Error(`server exited before ${url} answered ${status}\n${server.output()}`);
     try {

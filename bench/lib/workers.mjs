@@ -30,10 +30,14 @@ class Worker {
         this.waiters.delete(replyType);
         reject(new Error(`client worker gave no '${replyType}' within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.exited.then(({ code, signal }) => {
-        clearTimeout(timer);
-        reject(new Error(`client worker exited (${code ?? signal}) while waiting for '${replyType}'`));
-      });
+      // `exited` never rejects; the second handler only keeps the promise from floating.
+      this.exited.then(
+        ({ code, signal }) => {
+          clearTimeout(timer);
+          reject(new Error(`client worker exited (${code ?? signal}) while waiting for '${replyType}'`));
+        },
+        reject,
+      );
       this.waiters.set(replyType, (reply) => {
         clearTimeout(timer);
         resolve(reply);

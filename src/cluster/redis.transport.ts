@@ -43,12 +43,16 @@ export class RedisTransport implements ClusterTransport, OnModuleInit, OnModuleD
 
   onModuleInit(): void {
     const { subscriber } = this.clients.connections;
-    subscriber.on('ready', () => void this.subscribe());
+    subscriber.on('ready', () => this.subscribeLogged());
     subscriber.on('close', () => {
       this.subscribed = false;
     });
     subscriber.on('message', (_channel: string, text: string) => this.receive(text));
-    if (subscriber.status === 'ready') void this.subscribe();
+    if (subscriber.status === 'ready') this.subscribeLogged();
+  }
+
+  private subscribeLogged(): void {
+    this.subscribe().catch((error: unknown) => this.logger.error(`Subscribing to tenant channels failed: ${String(error)}`));
   }
 
   get available(): boolean {

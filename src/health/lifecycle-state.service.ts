@@ -26,10 +26,12 @@ export class LifecycleState {
   /** Keeps readiness at 503 until `gate` settles (e.g. the shared denylist is loaded from the other nodes). */
   holdUntil(gate: Promise<unknown>): void {
     this.gates.add(gate);
-    void gate.finally(() => {
+    // A gate that rejects opens readiness too (its owner logs why): a failed load must not hold the node at 503 forever.
+    const open = () => {
       this.gates.delete(gate);
       this.promote();
-    });
+    };
+    gate.then(open, open);
   }
 
   private promote(): void {

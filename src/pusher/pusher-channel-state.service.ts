@@ -151,7 +151,10 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
       // Trailing send with the count as it is then.
       entry.timer ??= setTimeout(() => {
         entry.timer = undefined;
-        void this.occupancy.count(app.id, channel).then((latest) => this.sendCount(app, channel, latest, wantsEvent, wantsWebhook, entry));
+        this.occupancy.count(app.id, channel).then(
+          (latest) => this.sendCount(app, channel, latest, wantsEvent, wantsWebhook, entry),
+          (error: unknown) => this.logger.warn(`Occupancy count for ${channel} failed: ${String(error)}`),
+        );
       }, COUNT_THROTTLE_MS - (Date.now() - entry.lastSentAt));
       this.countThrottle.set(key, entry);
       return;

@@ -98,7 +98,7 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
         return;
       }
       this.queues.set(subject, [{ stored, size: limits.size, resolve, reject }]);
-      void this.drain(subject);
+      this.drain(subject).catch((error: unknown) => this.logger.error(`History drain for ${subject} failed: ${String(error)}`));
     });
   }
 

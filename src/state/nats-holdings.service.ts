@@ -43,11 +43,11 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
     if (this.initialized || !this.peers.enabled) return;
     this.initialized = true;
     this.peers.answer('holdings', () => [...this.mine]);
-    this.peers.onPeerFound(() => void this.refresh());
+    this.peers.onPeerFound(() => this.refreshLogged());
     // Deltas published while disconnected were lost both ways: tell ours whole, ask theirs again.
     this.nats.onReconnect(() => {
       this.publish('=', [...this.mine]);
-      void this.refresh();
+      this.refreshLogged();
     });
     this.nats.onConnection((connection) => {
       this.subscription = connection.subscribe(this.nats.subject('held'), {
@@ -119,6 +119,10 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Snapshots replace what deltas built, peer by peer. */
+  private refreshLogged(): void {
+    this.refresh().catch((error: unknown) => this.logger.warn(`Refreshing holdings failed: ${String(error)}`));
+  }
+
   private async refresh(): Promise<void> {
     try {
       for (const reply of await this.peers.ask({ op: 'holdings' })) {

@@ -35,7 +35,7 @@ export class NatsNodeReaper implements OnModuleInit {
     this.peers.onPeerLost((nodeId) => {
       const held = this.holdings.takeOver(nodeId);
       if (held.length === 0 || !this.peers.isLeader()) return;
-      void this.reap(nodeId, held);
+      this.reap(nodeId, held).catch((error: unknown) => this.logger.error(`Reaping node ${nodeId} failed: ${String(error)}`));
     });
   }
 

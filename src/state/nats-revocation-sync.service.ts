@@ -33,7 +33,11 @@ export class NatsRevocationSync implements OnModuleInit {
     // Not ready (so not in a load balancer) before the first load: a revoked token must not slip in.
     let loaded: () => void = () => undefined;
     this.lifecycle.holdUntil(new Promise<void>((resolve) => (loaded = resolve)));
-    this.nats.onConnection(() => void this.load().finally(loaded));
+    this.nats.onConnection(() => {
+      this.load()
+        .catch((error: unknown) => this.logger.error(`Loading the denylist failed: ${String(error)}`))
+        .finally(loaded);
+    });
   }
 
   private async load(): Promise<void> {

@@ -52,11 +52,11 @@ export class RedisNodeMembership implements OnModuleInit, OnModuleDestroy {
     const { command } = this.clients.connections;
     let first = true;
     command.on('ready', () => {
-      void this.heartbeat();
+      this.heartbeatLogged();
       if (!first) for (const resync of this.resyncs) resync().catch((error: unknown) => this.logger.warn(`Resync failed: ${String(error)}`));
       first = false;
     });
-    this.timer = setInterval(() => void this.heartbeat(), this.config.nodeHeartbeatMs);
+    this.timer = setInterval(() => this.heartbeatLogged(), this.config.nodeHeartbeatMs);
     this.timer.unref();
   }
 
@@ -75,6 +75,10 @@ export class RedisNodeMembership implements OnModuleInit, OnModuleDestroy {
   /** Ids of the nodes alive now (this one included once its first heartbeat landed). */
   async liveNodes(): Promise<string[]> {
     return this.clients.run((redis) => redis.eval(LIVE_NODES, 1, this.nodesKey, this.config.nodeTimeoutMs) as Promise<string[]>);
+  }
+
+  private heartbeatLogged(): void {
+    this.heartbeat().catch((error: unknown) => this.logger.warn(`Heartbeat failed: ${String(error)}`));
   }
 
   private async heartbeat(): Promise<void> {

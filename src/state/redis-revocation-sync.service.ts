@@ -34,7 +34,11 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
     // Not ready (so not in a load balancer) before the first load: a revoked token must not slip in.
     let loaded: () => void = () => undefined;
     this.lifecycle.holdUntil(new Promise<void>((resolve) => (loaded = resolve)));
-    this.clients.command.on('ready', () => void this.load().finally(loaded));
+    this.clients.command.on('ready', () => {
+      this.load()
+        .catch((error: unknown) => this.logger.error(`Loading the denylist failed: ${String(error)}`))
+        .finally(loaded);
+    });
     this.broadcast
       .everyTenant()
       .pipe(takeUntil(this.destroy$))

@@ -81,8 +81,12 @@ export class WebhookSender implements OnModuleDestroy {
     queue.flushTimer = setTimeout(() => {
       queue.flushTimer = undefined;
       const events = queue.pending.splice(0, this.options.maxBatch);
-      void this.attempt(queue, { events, firstAttemptAt: Date.now(), attempts: 0 });
+      this.attemptLogged(queue, { events, firstAttemptAt: Date.now(), attempts: 0 });
     }, delay);
+  }
+
+  private attemptLogged(queue: WebhookQueue, batch: Batch): void {
+    this.attempt(queue, batch).catch((error: unknown) => this.logger.error(`Webhook delivery for app ${queue.app.id} failed: ${String(error)}`));
   }
 
   private async attempt(queue: WebhookQueue, batch: Batch): Promise<void> {
@@ -108,7 +112,7 @@ export class WebhookSender implements OnModuleDestroy {
       batch,
       timer: setTimeout(() => {
         queue.retry = undefined;
-        void this.attempt(queue, batch);
+        this.attemptLogged(queue, batch);
       }, backoff),
     };
   }
