@@ -5,8 +5,9 @@ import { signJwt, userToken } from '../../test/support/tokens.js';
 import { JwtVerifier } from './jwt-verifier.service.js';
 
 describe('JwtVerifier', () => {
-  const app = loadSettings({}).apps[0];
-  const verifier = new JwtVerifier(new JwtService({}));
+  const settings = loadSettings({});
+  const app = settings.apps[0];
+  const verifier = new JwtVerifier(new JwtService({}), settings);
   const reason = (token: string | undefined) => {
     try {
       verifier.verify(token, app);
@@ -27,8 +28,9 @@ describe('JwtVerifier', () => {
       tokenId: 'tok',
       scopes: ['subscribe'],
       authorizedChannels: ['news', 'team:*'],
+      jwt: { issuedAt: verified.issuedAt, expiresAt: verified.expiresAt },
     });
-    expect(verified.issuedAt).toEqual(expect.any(Number));
+    expect(verified.expiresAt - verified.issuedAt).toBe(3600);
   });
 
   it('accepts an audience array that contains the app audience', () => {
@@ -47,6 +49,16 @@ describe('JwtVerifier', () => {
     expect(reason(signJwt({ sub: 'a', aud: 'broadcaster', exp: now + 60 }, 'app-secret', { alg: 'HS512', typ: 'JWT' }))).toMatch(/signature|algorithm/);
     expect(reason(userToken({ scope: ['admin'] }))).toMatch(/scope/);
     expect(reason(userToken({ extra: { authorizedChannels: 'news' } }))).toMatch(/authorizedChannels/);
+  });
+
+  it('requires iat, no further in the future than the clock skew, and caps exp - iat', () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(reason(signJwt({ sub: 'a', aud: 'broadcaster', exp: now + 60 }))).toBe('token has no iat claim');
+    expect(reason(userToken({ iat: now + 365 * 86_400, expiresIn: 365 * 86_400 + 60 }))).toBe('token issued in the future (iat)');
+    expect(reason(userToken({ iat: now + 31 }))).toBe('token issued in the future (iat)');
+    expect(verifier.verify(userToken({ iat: now + 29 }), app).issuedAt).toBe(now + 29);
+    expect(reason(userToken({ expiresIn: 86_401 }))).toBe('token lifetime (exp - iat) exceeds 86400 s');
+    expect(verifier.verify(userToken({ expiresIn: 86_400 }), app).expiresAt).toBe(now + 86_400);
   });
 
   it('rejects alg "none"', () => {

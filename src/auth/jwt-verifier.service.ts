@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
-import type { AppConfig } from '../config/herald-config.js';
+import { HeraldConfig, type AppConfig } from '../config/herald-config.js';
 import { TokenInvalidError } from '../errors/app.errors.js';
 import type { Identity, Scope } from '../connections/identity.js';
 
 /** Verified JWT contents kept on a connection. */
 export interface VerifiedToken {
   identity: Identity;
-  /** `iat` in seconds, when present; revocation compares it with the revocation time. */
-  issuedAt?: number;
+  /** `iat` in seconds; revocation compares it with the revocation's `issuedBefore`. */
+  issuedAt: number;
   expiresAt: number;
 }
 
@@ -30,15 +30,23 @@ function optionalString(value: unknown, claim: string): string | undefined {
 }
 
 /**
- * HS256 JWTs signed with the app's secret: `exp` required, `aud` must contain the app's audience,
+ * HS256 JWTs signed with the app's secret: `exp` and `iat` required, `aud` must contain the app's audience,
  * `sub` non-empty; `sid`, `jti`, `scope`, `authorizedChannels` optional. Errors say what was wrong.
+ *
+ * Lifetime rules (so that a denylist entry, which lives `maxTokenLifetimeSeconds + jwtClockSkewSeconds`,
+ * outlives every token it refuses): `iat` is required and at most `jwtClockSkewSeconds` in the future, and
+ * `exp - iat` is at most `maxTokenLifetimeSeconds`. A token without `iat` could have been issued at any time,
+ * so no revocation could be sure to cover it.
  */
 @Injectable()
 export class JwtVerifier {
   /** One KeyObject per app: handing jsonwebtoken a string makes it try (and fail) to parse a public key first on every verify. */
   private readonly keys = new WeakMap<AppConfig, KeyObject>();
 
-  constructor(private readonly jwt: JwtService) {}
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly config: HeraldConfig,
+  ) {}
 
   private keyOf(app: AppConfig): KeyObject {
     let key = this.keys.get(app);
@@ -55,12 +63,18 @@ export class JwtVerifier {
         secret: this.keyOf(app) as unknown as Buffer,
         algorithms: ['HS256'],
         audience: app.jwtAudience,
-        clockTolerance: 30,
+        clockTolerance: this.config.jwtClockSkewSeconds,
       });
     } catch (error) {
       throw new TokenInvalidError(describeJwtError(error, app.jwtAudience));
     }
     if (typeof claims.exp !== 'number') throw new TokenInvalidError('token has no exp claim');
+    if (typeof claims.iat !== 'number') throw new TokenInvalidError('token has no iat claim');
+    const { exp, iat } = claims;
+    if (iat > Date.now() / 1000 + this.config.jwtClockSkewSeconds) throw new TokenInvalidError('token issued in the future (iat)');
+    if (exp - iat > this.config.maxTokenLifetimeSeconds) {
+      throw new TokenInvalidError(`token lifetime (exp - iat) exceeds ${this.config.maxTokenLifetimeSeconds} s`);
+    }
     const sub = claims.sub;
     if (typeof sub !== 'string' || sub === '') throw new TokenInvalidError('token has no sub claim');
     const scope = stringArray(claims.scope, 'scope') ?? [];
@@ -72,16 +86,13 @@ export class JwtVerifier {
       userId: sub,
       scopes: scope as Scope[],
       ...(authorizedChannels && { authorizedChannels }),
+      jwt: { issuedAt: iat, expiresAt: exp },
     };
     const sessionId = optionalString(claims.sid, 'sid');
     const tokenId = optionalString(claims.jti, 'jti');
     if (sessionId) identity.sessionId = sessionId;
     if (tokenId) identity.tokenId = tokenId;
-    return {
-      identity,
-      expiresAt: claims.exp,
-      ...(typeof claims.iat === 'number' && { issuedAt: claims.iat }),
-    };
+    return { identity, issuedAt: iat, expiresAt: exp };
   }
 }
 

@@ -33,6 +33,8 @@ const DEFAULTS = {
   maxBodyBytes: 64 * 1024,
   tenantBufferSize: 128,
   revocationTtlSeconds: 86_400,
+  maxTokenLifetimeSeconds: 86_400,
+  jwtClockSkewSeconds: 30,
   authTimeoutMs: 30_000,
   authorizeTimeoutMs: 3_000,
   shutdownGraceMs: 10_000,
@@ -64,6 +66,8 @@ const ENV_KEYS = {
   HERALD_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
   HERALD_TENANT_BUFFER_SIZE: ['tenantBufferSize', 'int'],
   HERALD_REVOCATION_TTL_SECONDS: ['revocationTtlSeconds', 'int'],
+  HERALD_MAX_TOKEN_LIFETIME_SECONDS: ['maxTokenLifetimeSeconds', 'int'],
+  HERALD_JWT_CLOCK_SKEW_SECONDS: ['jwtClockSkewSeconds', 'int'],
   HERALD_AUTH_TIMEOUT_MS: ['authTimeoutMs', 'int'],
   HERALD_AUTHORIZE_TIMEOUT_MS: ['authorizeTimeoutMs', 'int'],
   HERALD_SHUTDOWN_GRACE_MS: ['shutdownGraceMs', 'int'],
@@ -194,5 +198,9 @@ export function loadSettings(env: Env = process.env, read = (path: string) => re
   }
 
   if (problems.length > 0) throw new ConfigInvalidError(problems);
-  return { ...DEFAULTS, ...file, apps, usingDevDefaults };
+  const settings: HeraldSettings = { ...DEFAULTS, ...file, apps, usingDevDefaults };
+  // A denylist entry must outlive every token it can refuse: one issued just before the cut-off lives
+  // `maxTokenLifetimeSeconds` and is accepted for `jwtClockSkewSeconds` past its exp.
+  settings.revocationTtlSeconds = Math.max(settings.revocationTtlSeconds, settings.maxTokenLifetimeSeconds + settings.jwtClockSkewSeconds);
+  return settings;
 }

@@ -79,6 +79,8 @@ export const settingsFileSchema = z
     maxBodyBytes: z.number().int().min(256).optional(),
     tenantBufferSize: z.number().int().min(1).optional(),
     revocationTtlSeconds: z.number().int().positive().optional(),
+    maxTokenLifetimeSeconds: z.number().int().positive().optional(),
+    jwtClockSkewSeconds: z.number().int().min(0).max(300).optional(),
     authTimeoutMs: z.number().int().positive().optional(),
     authorizeTimeoutMs: z.number().int().positive().optional(),
     shutdownGraceMs: z.number().int().positive().optional(),

@@ -77,8 +77,18 @@ export interface HeraldSettings {
   maxBodyBytes: number;
   /** Envelopes kept per tenant in the BroadcastService ring. Default 128. */
   tenantBufferSize: number;
-  /** How long a revocation keeps blocking older tokens (the longest token lifetime). Default 86 400. */
+  /**
+   * How long a revocation keeps blocking older tokens. Never shorter than `maxTokenLifetimeSeconds + jwtClockSkewSeconds`
+   * (the loader raises it), so an entry outlives every token it refuses. Default 86 430.
+   */
   revocationTtlSeconds: number;
+  /** Longest accepted JWT lifetime `exp - iat`; longer-lived tokens are refused. Default 86 400 (one day). */
+  maxTokenLifetimeSeconds: number;
+  /**
+   * Clock difference tolerated with token issuers: `exp`/`nbf` are accepted this far off, `iat` may be this far in the
+   * future (no further), and a socket closes this long after its token's `exp`. 0–300. Default 30.
+   */
+  jwtClockSkewSeconds: number;
   /** Time a WS client on /ws/rpc has to authenticate. Default 30 000. */
   authTimeoutMs: number;
   /** Time an app's `authorizeUrl` (topic join callback) has to answer before the join is denied. Default 3 000. */
@@ -127,6 +137,8 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract maxBodyBytes: number;
   abstract tenantBufferSize: number;
   abstract revocationTtlSeconds: number;
+  abstract maxTokenLifetimeSeconds: number;
+  abstract jwtClockSkewSeconds: number;
   abstract authTimeoutMs: number;
   abstract authorizeTimeoutMs: number;
   abstract shutdownGraceMs: number;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Subject, takeUntil } from 'rxjs';
-import { RevocationService, type RevocationKind } from '../auth/revocation.service.js';
+import { defaultIssuedBefore, RevocationService, type RevocationKind } from '../auth/revocation.service.js';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import type { Envelope, Target } from '../broadcast/envelope.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
@@ -24,8 +24,13 @@ const TALLY_TIMEOUT_MS = 1_000;
 export interface RevocationNotice {
   kind: RevocationKind;
   id: string;
-  /** Revocation time, seconds since the epoch. */
+  /** The cut-off (`issuedBefore`), Unix seconds: tokens with an `iat` below it are refused. */
   at: number;
+  /**
+   * The cut-off was given by the caller: only sockets whose token was issued before it close. Absent (the
+   * default cut-off, or a notice from an older node): every matching socket closes.
+   */
+  explicit?: true;
   /** Names this revocation in the nodes' reports (absent from notices of older nodes). */
   notice?: string;
 }
@@ -42,7 +47,13 @@ export function parseRevocationNotice(envelope: Envelope): RevocationNotice | un
   const data = envelope.data as Partial<RevocationNotice> | null;
   if (typeof data !== 'object' || data === null || typeof data.id !== 'string' || typeof data.at !== 'number') return undefined;
   if (data.kind !== 'user' && data.kind !== 'session' && data.kind !== 'token') return undefined;
-  return { kind: data.kind, id: data.id, at: data.at, ...(typeof data.notice === 'string' ? { notice: data.notice } : {}) };
+  return {
+    kind: data.kind,
+    id: data.id,
+    at: data.at,
+    ...(data.explicit === true && { explicit: true as const }),
+    ...(typeof data.notice === 'string' && { notice: data.notice }),
+  };
 }
 
 function parseReport(envelope: Envelope): { notice: string; node: string; closed: number } | undefined {
@@ -84,7 +95,7 @@ export class ConnectionRevoker implements OnModuleInit, OnModuleDestroy {
         const notice = parseRevocationNotice(envelope);
         if (!notice) return;
         this.revocations.revoke(envelope.tenant, notice.kind, notice.id, notice.at);
-        const closed = this.closeMatching(envelope.tenant, notice.kind, notice.id);
+        const closed = this.closeMatching(envelope.tenant, notice.kind, notice.id, notice.explicit ? notice.at : undefined);
         if (notice.notice !== undefined) this.report(envelope.tenant, notice.notice, closed);
       });
   }
@@ -98,13 +109,17 @@ export class ConnectionRevoker implements OnModuleInit, OnModuleDestroy {
    * Returns the number of sockets closed on every node that reported within a second (all of them,
    * unless one is dying). Rejects with `TransportUnavailableError` when the other nodes could not be
    * told (this node's part is done; retrying is safe).
+   *
+   * `issuedBefore` (Unix seconds) is the denylist cut-off: tokens with an `iat` below it are refused, and only
+   * the sockets opened with such tokens close. Without it the cut-off is the start of the current second
+   * (tokens minted in this second, e.g. the device's replacement, are accepted) and every matching socket closes.
    */
-  async revoke(tenant: string, kind: RevocationKind, id: string): Promise<number> {
-    const at = Date.now() / 1000;
+  async revoke(tenant: string, kind: RevocationKind, id: string, issuedBefore?: number): Promise<number> {
+    const at = issuedBefore ?? defaultIssuedBefore();
     this.revocations.revoke(tenant, kind, id, at);
-    const closedHere = this.closeMatching(tenant, kind, id);
+    const closedHere = this.closeMatching(tenant, kind, id, issuedBefore);
     const noticeId = randomId(12);
-    const notice: RevocationNotice = { kind, id, at, notice: noticeId };
+    const notice: RevocationNotice = { kind, id, at, ...(issuedBefore !== undefined && { explicit: true as const }), notice: noticeId };
     const expected = await this.stats.nodeCount().catch(() => 1);
     let done: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (done = resolve));
@@ -137,11 +152,21 @@ export class ConnectionRevoker implements OnModuleInit, OnModuleDestroy {
     if (tally.reported.size >= tally.expected) tally.done();
   }
 
-  /** Closes matching sockets without denylisting (also used when a revocation arrives from another node). */
-  closeMatching(tenant: string, kind: RevocationKind, id: string): number {
+  /**
+   * Closes matching sockets without denylisting (also used when a revocation arrives from another node): all of
+   * them, or with `issuedBefore` those whose token's `iat` is below it (a socket without a JWT, e.g. a Pusher
+   * sign-in, has no `iat` to spare it and closes).
+   */
+  closeMatching(tenant: string, kind: RevocationKind, id: string, issuedBefore?: number): number {
     const target: Target =
       kind === 'user' ? { kind: 'users', userIds: [id] } : kind === 'session' ? { kind: 'session', sessionId: id } : { kind: 'token', tokenId: id };
-    const victims = [...this.registry.resolve(tenant, target)];
+    let victims = [...this.registry.resolve(tenant, target)];
+    if (issuedBefore !== undefined) {
+      victims = victims.filter((connection) => {
+        const jwt = connection.identity.jwt;
+        return jwt === undefined || jwt.issuedAt < issuedBefore;
+      });
+    }
     for (const connection of victims) {
       // Leave the indexes before the close handshake so nothing more is delivered to it.
       this.registry.remove(connection, CLOSE_SESSION_REVOKED);

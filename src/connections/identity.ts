@@ -20,4 +20,12 @@ export interface Identity {
   scopes: readonly Scope[];
   /** Channel patterns: exact names, a trailing `*` is a prefix wildcard. Undefined = none given. */
   authorizedChannels?: readonly string[];
+  /** Times of the JWT this identity came from (absent for Pusher sign-ins and anonymous RPC sockets). */
+  jwt?: JwtTimes;
+}
+
+/** A verified JWT's `iat` and `exp`, seconds since the epoch: the socket closes at `exp`, revocation compares `iat`. */
+export interface JwtTimes {
+  issuedAt: number;
+  expiresAt: number;
 }

@@ -3,7 +3,9 @@ import { SocketAuthenticator, SocketRejectedError } from '../auth/socket-authent
 import { channelAuthorized } from '../channels/channel-name.js';
 import { ChannelPublisher } from '../channels/channel-publisher.service.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
+import { TOKEN_EXPIRED_REASON, TokenExpiry } from '../connections/token-expiry.service.js';
 import { PermissionDeniedError } from '../errors/app.errors.js';
+import { RpcCodec } from './rpc.codec.js';
 import { RpcFailedPreconditionError, RpcMethodNotFoundError, RpcUnauthenticatedError } from './rpc.errors.js';
 import { authParams, channelParam, eventParam, parseParams, publishParams } from './rpc.params.js';
 import type { RpcConnection } from './rpc.session.js';
@@ -34,7 +36,17 @@ export class RpcMethods {
     private readonly registry: ConnectionRegistry,
     private readonly subscriptions: RpcSubscriptions,
     private readonly publisher: ChannelPublisher,
-  ) {}
+    expiry: TokenExpiry,
+  ) {
+    // At the token's exp an RPC client is told why (`Unauthenticated`, id null) before the close, so it can fetch a
+    // new token and reconnect; it avoids this by sending a fresh `auth` before exp.
+    expiry.onExpired(['rpc', 'jsonrpc'], (connection) => {
+      if (connection.codec instanceof RpcCodec) {
+        connection.sendText(connection.codec.error(null, { kind: 'unauthenticated', message: TOKEN_EXPIRED_REASON }));
+      }
+      TokenExpiry.close(connection);
+    });
+  }
 
   invoke(connection: RpcConnection, method: string, params: unknown): RpcOutcome | Promise<RpcOutcome> {
     if (!isRpcMethod(method)) throw new RpcMethodNotFoundError(`method not found: ${method.slice(0, 100)}`);
@@ -58,10 +70,18 @@ export class RpcMethods {
     }
   }
 
-  /** `auth {token}`: verifies like the upgrade does, then re-indexes the connection under its user/session/token. */
+  /**
+   * `auth {token}`: verifies like the upgrade does, then re-indexes the connection under its user/session/token.
+   *
+   * On an authenticated connection it is a refresh (as Centrifugo clients refresh before `exp`): the new token must
+   * be for the same user (`sub`); it replaces the grant (scopes, channels, sid, jti) and moves the expiry deadline.
+   * A token for another user is refused with `FailedPrecondition` and changes nothing: the connection keeps its
+   * identity and still closes at the old token's `exp` (switching users means a new connection). A refresh token
+   * that does not verify (expired, revoked, bad signature) is refused with `Unauthenticated`, likewise changing nothing.
+   * Existing subscriptions stay.
+   */
   private authenticate(connection: RpcConnection, params: unknown): RpcOutcome {
     const session = connection.session;
-    if (session.authenticated) throw new RpcFailedPreconditionError('connection is already authenticated');
     const { token } = parseParams(authParams, params);
     let identity;
     try {
@@ -69,6 +89,9 @@ export class RpcMethods {
     } catch (error) {
       if (error instanceof SocketRejectedError) throw new RpcUnauthenticatedError(error.reason.replace(/^Unauthorized - /, ''));
       throw error;
+    }
+    if (session.authenticated && identity.userId !== connection.identity.userId) {
+      throw new RpcFailedPreconditionError('connection is already authenticated as another user; a refresh token must have the same sub');
     }
     session.authenticated = true;
     clearTimeout(session.authTimer);
