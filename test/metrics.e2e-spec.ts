@@ -62,6 +62,44 @@ describe('Prometheus metrics', () => {
     expect(valueOf(again, 'herald_http_calls_received_total')).toBe(valueOf(samples, 'herald_http_calls_received_total'));
   });
 
+  it('has every configured app\'s series at 0 on a fresh node, before any traffic', async () => {
+    server = await startApp({
+      HERALD_APPS: JSON.stringify([
+        { id: 'app-a', key: 'key-a', secret: 'secret-a', apiKeys: ['api-key-a-123'] },
+        { id: 'app-b', key: 'key-b', secret: 'secret-b', apiKeys: ['api-key-b-123'] },
+      ]),
+    });
+    const { samples } = await scrape(server.baseUrl);
+    /** The series itself, not `valueOf`'s 0 for an absent one. */
+    const series = (name: string, labels: Record<string, string>) =>
+      samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+    for (const app_id of ['app-a', 'app-b']) {
+      for (const protocol of ['bus', 'pusher', 'rpc', 'jsonrpc', 'topics']) {
+        for (const name of [
+          'herald_connected',
+          'herald_new_connections_total',
+          'herald_new_disconnections_total',
+          'herald_revoked_connections_total',
+          'herald_ws_messages_received_total',
+          'herald_ws_messages_sent_total',
+          'herald_socket_received_bytes',
+          'herald_socket_transmitted_bytes',
+          'herald_subscriptions',
+          'herald_channel_subscriptions_total',
+          'herald_messages_skipped_total',
+        ]) {
+          expect({ name, app_id, protocol, values: series(name, { app_id, protocol }).map((s) => s.value) }).toEqual({ name, app_id, protocol, values: [0] });
+        }
+      }
+      for (const name of ['herald_deliveries_total', 'herald_http_calls_received_total', 'herald_active_channels', 'herald_webhook_dropped_total', 'herald_publish_to_send_seconds_count']) {
+        expect({ name, app_id, values: series(name, { app_id }).map((s) => s.value) }).toEqual({ name, app_id, values: [0] });
+      }
+      expect(series('herald_rate_limit_triggered_total', { app_id, limit: 'client_events' }).map((s) => s.value)).toEqual([0]);
+    }
+    expect(series('herald_rate_limit_triggered_total', { app_id: '', limit: 'ws_upgrade' }).map((s) => s.value)).toEqual([0]);
+    expect(series('herald_cluster_publish_errors_total', { transport: 'local' }).map((s) => s.value)).toEqual([0]);
+  });
+
   it('moves connection, frame, byte, delivery, latency and HTTP metrics by exactly what the traffic was', async () => {
     server = await startApp();
     const before = (await scrape(server.baseUrl)).samples;

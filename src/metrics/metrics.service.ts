@@ -4,10 +4,14 @@ import type { RawData } from 'ws';
 import { HeraldConfig } from '../config/herald-config.js';
 import type { Connection } from '../connections/connection.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
+import { PROTOCOLS } from '../connections/identity.js';
 import { LabelCache } from './label-cache.js';
 
 /** Which limit refused something (`rate_limit_triggered_total{limit}`); a closed set keeps labels bounded. */
 export type RateLimitKind = 'ws_upgrade' | 'http' | 'frames' | 'backend_events' | 'client_events' | 'read_requests' | 'origin';
+/** Limits counted per app (the others are per client IP and counted with `app_id=""`). */
+const APP_RATE_LIMITS: readonly RateLimitKind[] = ['frames', 'backend_events', 'client_events', 'read_requests', 'origin'];
+const IP_RATE_LIMITS: readonly RateLimitKind[] = ['ws_upgrade', 'http'];
 
 /** Close code of revocations (ConnectionRevoker); counted as revoked connections. */
 const CLOSE_SESSION_REVOKED = 4001;
@@ -179,6 +183,34 @@ export class MetricsService {
         }
       },
     });
+    this.initializeSeries(config.apps.map((app) => app.id));
+    // The transport's kind is the configured adapter (`ClusterTransport.kind`).
+    this.transportErrors.inc({ transport: config.adapter }, 0);
+    this.transportLatency.zero({ transport: config.adapter });
+  }
+
+  /**
+   * Every series whose labels are known up front exists from the start at 0 (Prometheus practice: `rate()` and
+   * alerts see a series before its first increment): each configured app × protocol, each limit kind.
+   */
+  private initializeSeries(appIds: readonly string[]): void {
+    for (const app_id of appIds) {
+      for (const protocol of PROTOCOLS) {
+        const labels = { app_id, protocol };
+        this.connected.set(labels, 0);
+        this.subscriptions.set(labels, 0);
+        for (const counter of [this.newConnections, this.newDisconnections, this.revoked, this.subscribes, this.unsubscribes, this.skippedMessages]) counter.inc(labels, 0);
+        this.sockets.get(app_id, protocol);
+      }
+      const app = { app_id };
+      this.activeChannels.set(app, 0);
+      for (const counter of [this.httpCalls, this.httpReceived, this.httpTransmitted, this.webhookDeliveries, this.webhookRetries, this.webhookDrops]) counter.inc(app, 0);
+      this.webhookDuration.zero(app);
+      this.latency.zero(app);
+      if (!this.apps.has(app_id)) this.apps.set(app_id, { deliveries: 0, latency: this.latency.labels(app_id) });
+      for (const limit of APP_RATE_LIMITS) this.rateLimits.inc({ app_id, limit }, 0);
+    }
+    for (const limit of IP_RATE_LIMITS) this.rateLimits.inc({ app_id: '', limit }, 0);
   }
 
   get contentType(): string {
