@@ -25,6 +25,7 @@ import { CHANNEL_OCCUPANCY } from '../pusher/state/pusher-state.tokens.js';
 import { channelNameProblem, isApplicationChannel } from './channel-name.js';
 import { ChannelPublisher, type PublishedMessage } from './channel-publisher.service.js';
 import { publishSchema } from './channels.dto.js';
+import { dictionary } from '../common/dictionary.js';
 
 const PUBLISHED_PROPERTIES: Record<string, SchemaObject> = {
   id: { type: 'string', description: 'Message id (24 characters), the same for every recipient' },
@@ -97,7 +98,7 @@ export class ChannelsController {
     },
   })
   async channels(@CurrentApp() app: AppConfig): Promise<{ channels: Record<string, { subscribers: number }> }> {
-    const channels: Record<string, { subscribers: number }> = {};
+    const channels = dictionary<{ subscribers: number }>();
     for (const [name, subscribers] of await this.occupancy.list(app.id)) {
       if (isApplicationChannel(name)) channels[name] = { subscribers };
     }

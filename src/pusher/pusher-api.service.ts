@@ -3,12 +3,13 @@ import { BroadcastService } from '../broadcast/broadcast.service.js';
 import type { AppConfig } from '../config/herald-config.js';
 import { PayloadTooLargeError, ValidationFailedError } from '../errors/app.errors.js';
 import { parseInput } from '../common/validation.js';
-import { channelInfo, channelNameProblem } from './channel-name.js';
+import { channelInfo, channelNameProblem } from '../channels/channel-name.js';
 import { infoAttributes, pusherEventSchema } from './http/pusher-api.dto.js';
 import type { ChannelCache } from './state/channel-cache.js';
 import type { ChannelOccupancy } from './state/channel-occupancy.js';
 import type { PresenceStore } from './state/presence.store.js';
 import { CHANNEL_CACHE, CHANNEL_OCCUPANCY, PRESENCE_STORE } from './state/pusher-state.tokens.js';
+import { dictionary } from '../common/dictionary.js';
 
 /** Per-channel attributes of the `info` answers. */
 export interface ChannelAttributes {
@@ -49,7 +50,7 @@ export class PusherApiService {
       throw new ValidationFailedError(`${field}channels: at most ${app.maxEventChannelsAtOnce} channels per event`);
     }
     for (const channel of channels) {
-      const problem = channelNameProblem(channel, app.maxChannelNameLength);
+      const problem = channelNameProblem(channel, app.maxChannelNameLength, { serverToUser: true });
       if (problem) throw new ValidationFailedError(`${field}channel "${channel.slice(0, 64)}": ${problem}`);
       if (channelInfo(channel).kind === 'internal') throw new ValidationFailedError(`${field}channel "${channel.slice(0, 64)}": reserved name`);
     }
@@ -71,7 +72,7 @@ export class PusherApiService {
       });
     }
     if (event.info.size === 0) return undefined;
-    const out: Record<string, ChannelAttributes> = {};
+    const out = dictionary<ChannelAttributes>();
     for (const channel of event.channels) out[channel] = await this.attributes(app, channel, event.info, false);
     return out;
   }
@@ -82,7 +83,7 @@ export class PusherApiService {
     if (info.has('user_count') && !(prefix ?? '').startsWith('presence-')) {
       throw new ValidationFailedError('info=user_count needs filter_by_prefix=presence-');
     }
-    const out: Record<string, ChannelAttributes> = {};
+    const out = dictionary<ChannelAttributes>();
     for (const [channel, count] of await this.occupancy.list(app.id, prefix)) {
       const attributes: ChannelAttributes = {};
       if (info.has('subscription_count')) attributes.subscription_count = count;
@@ -106,7 +107,7 @@ export class PusherApiService {
   }
 
   private checkName(app: AppConfig, channel: string): void {
-    const problem = channelNameProblem(channel, app.maxChannelNameLength);
+    const problem = channelNameProblem(channel, app.maxChannelNameLength, { serverToUser: true });
     if (problem) throw new ValidationFailedError(`channel: ${problem}`);
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { BroadcastService, type EnvelopeStamp } from '../broadcast/broadcast.service.js';
 import type { Envelope } from '../broadcast/envelope.js';
-import { channelInfo } from './channel-name.js';
+import { channelInfo } from '../channels/channel-name.js';
 import { CACHE_TTL_SECONDS } from './pusher.frames.js';
 import type { ChannelCache } from './state/channel-cache.js';
 import { CHANNEL_CACHE } from './state/pusher-state.tokens.js';

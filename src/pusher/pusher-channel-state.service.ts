@@ -6,7 +6,7 @@ import type { AppConfig } from '../config/herald-config.js';
 import type { Connection } from '../connections/connection.js';
 import { ConnectionRegistry, type RegistryEvent } from '../connections/connection-registry.service.js';
 import { WebhookService } from '../webhooks/webhook.service.js';
-import { channelInfo, hasWebhooks, isInternal, WATCHLIST_PREFIX } from './channel-name.js';
+import { channelInfo, hasWebhooks, isInternal, WATCHLIST_PREFIX } from '../channels/channel-name.js';
 import { watchlistData } from './pusher.frames.js';
 import { clearAuthTimer, isPusherConnection } from './pusher-session.js';
 import type { ChannelOccupancy } from './state/channel-occupancy.js';

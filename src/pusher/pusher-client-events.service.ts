@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { WebhookService } from '../webhooks/webhook.service.js';
-import { channelInfo } from './channel-name.js';
+import { channelInfo } from '../channels/channel-name.js';
 import { errorFrame, PusherCode, type PusherInbound } from './pusher.frames.js';
 import type { PusherConnection } from './pusher-session.js';
 

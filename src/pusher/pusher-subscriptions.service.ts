@@ -2,13 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import { WebhookService } from '../webhooks/webhook.service.js';
-import { channelInfo, channelNameProblem, requiresAuth, SERVER_TO_USER_PREFIX, type ChannelInfo } from './channel-name.js';
+import { channelInfo, channelNameProblem, type ChannelInfo } from '../channels/channel-name.js';
+import { pusherSubscriptionRule, serverToUserId } from '../channels/channel-policy.js';
 import { errorFrame, pusherFrame, subscriptionErrorFrame } from './pusher.frames.js';
 import { channelStringToSign, verifyClientAuth } from './pusher-signature.js';
 import { clearAuthTimer, type PusherConnection } from './pusher-session.js';
 import type { ChannelCache } from './state/channel-cache.js';
 import type { PresenceMember, PresenceStore } from './state/presence.store.js';
 import { CHANNEL_CACHE, PRESENCE_STORE } from './state/pusher-state.tokens.js';
+import { dictionary } from '../common/dictionary.js';
 
 /** A subscription refused with soketi's channel-scoped error (the socket stays open). */
 class SubscriptionRefused extends Error {
@@ -27,7 +29,7 @@ function record(value: unknown): Record<string, unknown> {
 
 /** `{"presence":{"ids","hash","count"}}` as pusher-js's Members reads it. */
 function presenceData(members: PresenceMember[]): { presence: { ids: string[]; hash: Record<string, unknown>; count: number } } {
-  const hash: Record<string, unknown> = {};
+  const hash = dictionary<unknown>();
   for (const member of members) hash[member.userId] = member.userInfo ?? null;
   return { presence: { ids: members.map((m) => m.userId), hash, count: members.length } };
 }
@@ -76,16 +78,18 @@ export class PusherSubscriptions {
   private async trySubscribe(connection: PusherConnection, channel: string, payload: Record<string, unknown>): Promise<void> {
     const session = connection.session;
     const app = session.app;
-    const problem = channelNameProblem(channel, app.maxChannelNameLength);
+    const problem = channelNameProblem(channel, app.maxChannelNameLength, { serverToUser: true });
     if (problem) throw new SubscriptionRefused(channel.length > app.maxChannelNameLength ? 'LimitReached' : 'InvalidChannel', problem, channel.length > app.maxChannelNameLength ? 4009 : 400);
     const info = channelInfo(channel);
-    if (info.kind === 'internal') throw new SubscriptionRefused('InvalidChannel', 'Channels starting with # are reserved', 400);
-    if (info.kind === 'server-to-user' && session.user?.id !== channel.slice(SERVER_TO_USER_PREFIX.length)) {
+    // The one channel policy (channels/channel-policy.ts): what this kind of name needs on Pusher.
+    const rule = pusherSubscriptionRule(info);
+    if (rule === 'refused') throw new SubscriptionRefused('InvalidChannel', 'Channels starting with # are reserved', 400);
+    if (rule === 'own-user' && session.user?.id !== serverToUserId(channel)) {
       throw new SubscriptionRefused('AuthError', 'Only a connection signed in as this user may subscribe to its #server-to-user channel', 403);
     }
 
     let member: PresenceMember | undefined;
-    if (requiresAuth(info.kind)) member = this.authorize(connection, channel, info, payload);
+    if (rule === 'signature') member = this.authorize(connection, channel, info, payload);
 
     if (connection.channels.has(channel)) {
       // Already subscribed (a client retry): confirm again without joining twice.

@@ -3,7 +3,7 @@ import { Subject, takeUntil } from 'rxjs';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import type { Envelope } from '../broadcast/envelope.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
-import { WATCHLIST_PREFIX } from './channel-name.js';
+import { WATCHLIST_PREFIX } from '../channels/channel-name.js';
 import { errorFrame, MAX_WATCHLIST, PusherCode, pusherFrame, watchlistData } from './pusher.frames.js';
 import { userStringToSign, verifyClientAuth } from './pusher-signature.js';
 import { clearAuthTimer, isPusherConnection, type PusherConnection } from './pusher-session.js';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { PersonalizedFrame, ProtocolCodec, RestartSignal } from '../broadcast/codec.js';
 import type { Envelope } from '../broadcast/envelope.js';
 import type { Connection } from '../connections/connection.js';
-import { SERVER_TO_USER_PREFIX, WATCHLIST_PREFIX } from './channel-name.js';
+import { SERVER_TO_USER_PREFIX, WATCHLIST_PREFIX } from '../channels/channel-name.js';
 import { dataLiteral, errorFrame, PusherCode, pusherFrame } from './pusher.frames.js';
 
 /**

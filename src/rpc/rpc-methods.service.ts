@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SocketAuthenticator, SocketRejectedError } from '../auth/socket-authenticator.service.js';
-import { channelAuthorized } from '../channels/channel-name.js';
+import { channelAccess } from '../channels/channel-policy.js';
 import { ChannelPublisher } from '../channels/channel-publisher.service.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import { TOKEN_EXPIRED_REASON, TokenExpiry } from '../connections/token-expiry.service.js';
@@ -110,7 +110,8 @@ export class RpcMethods {
     this.requireAuth(connection);
     const identity = connection.identity;
     if (!identity.scopes.includes('publish')) throw new PermissionDeniedError('token scope does not include "publish"');
-    if (!channelAuthorized(identity.authorizedChannels, channel)) {
+    // The one channel policy: private-/presence- names need a grant that names them (never a bare `*`).
+    if (channelAccess(connection.protocol === 'jsonrpc' ? 'jsonrpc' : 'rpc', 'publish', identity.authorizedChannels, channel, false) !== 'allow') {
       throw new PermissionDeniedError(`user not authorized to publish on channel "${channel}"`);
     }
     return this.publisher.publish(session.app.id, channel, event, parsed.payload, 'client').then((published) => ({ result: published }));

@@ -76,7 +76,7 @@ export class RpcSockets {
       }
       throw error;
     }
-    const session = newRpcSession(app, authenticated);
+    const session = newRpcSession(app, authenticated, request.headers);
     const connection = this.lifecycle.attach({ socket, identity, protocol: codec.protocol, codec, session });
     if (!authenticated) {
       session.authTimer = setTimeout(() => connection.close(CLOSE_UNAUTHORIZED, 'Unauthorized - authentication timeout'), this.config.authTimeoutMs);

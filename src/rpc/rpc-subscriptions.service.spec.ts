@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { Envelope, StreamPosition } from '../broadcast/envelope.js';
-import type { AppConfig } from '../config/herald-config.js';
+import { ChannelAuthorizer } from '../channels/channel-authorizer.service.js';
+import type { AppConfig, HeraldConfig } from '../config/herald-config.js';
 import { Connection } from '../connections/connection.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import type { HistoryRead, HistoryStore } from '../history/history.store.js';
@@ -41,7 +42,7 @@ describe.each(['call', 'release'] as const)('RpcSubscriptions recovery (history 
     const store = new GatedStore(inner, snapshotAt);
     const registry = new ConnectionRegistry();
     const codec = new BroadcasterCodec();
-    const subscriptions = new RpcSubscriptions(registry, store);
+    const subscriptions = new RpcSubscriptions(registry, store, new ChannelAuthorizer({ authorizeTimeoutMs: 1000 } as HeraldConfig));
     const sent: string[] = [];
     const socket = { readyState: 1, send: (text: string) => sent.push(text) } as unknown as WebSocket;
     const session: RpcSession = newRpcSession(APP, true);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { StreamPosition } from '../broadcast/envelope.js';
-import { channelAuthorized } from '../channels/channel-name.js';
+import { ChannelAuthorizer } from '../channels/channel-authorizer.service.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import { ConflictError, PermissionDeniedError } from '../errors/app.errors.js';
 import type { HistoryEntry, HistoryStore } from '../history/history.store.js';
@@ -36,6 +36,7 @@ export class RpcSubscriptions {
   constructor(
     private readonly registry: ConnectionRegistry,
     @Inject(HISTORY_STORE) private readonly history: HistoryStore,
+    private readonly authorizer: ChannelAuthorizer,
   ) {}
 
   /** Validates synchronously (a refused subscribe never holds the connection's later requests back). */
@@ -46,11 +47,25 @@ export class RpcSubscriptions {
     if (!session.authenticated) throw new RpcUnauthenticatedError('authentication required');
     const identity = connection.identity;
     if (!identity.scopes.includes('subscribe')) throw new PermissionDeniedError('token scope does not include "subscribe"');
-    if (!channelAuthorized(identity.authorizedChannels, channel)) {
-      throw new PermissionDeniedError(`user not authorized to access channel "${channel}"`);
-    }
     if (session.subscriptions.has(channel)) throw new ConflictError(`already subscribed to "${channel}"`);
+    // The one channel policy: restricted names need a grant that names them, or the app's authorizeUrl.
+    const verdict = this.authorizer.authorize(connection.protocol === 'jsonrpc' ? 'jsonrpc' : 'rpc', 'subscribe', session.app, identity, [channel], session.headers);
+    if (verdict === false) throw this.refused(channel);
+    if (verdict === true) return this.join(connection, channel, since);
+    // Requests run in order per connection (subscribe is not concurrent), so nothing changes meanwhile.
+    return verdict.then((allowed) => {
+      if (!allowed) throw this.refused(channel);
+      if (connection.closed) throw new PermissionDeniedError('connection closed');
+      return this.join(connection, channel, since);
+    });
+  }
 
+  private refused(channel: string): PermissionDeniedError {
+    return new PermissionDeniedError(`user not authorized to access channel "${channel}"`);
+  }
+
+  private join(connection: RpcConnection, channel: string, since: StreamPosition | undefined): Promise<RpcOutcome> {
+    const session = connection.session;
     const subscription: RpcSubscription = { seq: 0, pending: [] };
     session.subscriptions.set(channel, subscription);
     this.registry.subscribe(connection, channel);

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Envelope, StreamPosition } from '../broadcast/envelope.js';
 import type { AppConfig } from '../config/herald-config.js';
 import type { Connection } from '../connections/connection.js';
@@ -19,6 +20,8 @@ export interface RpcSubscription {
 /** Protocol state of a `/ws/rpc` or `/ws/jsonrpc` connection. */
 export interface RpcSession {
   readonly app: AppConfig;
+  /** The upgrade request's headers (what the app's `authorizeUrl` receives). */
+  readonly headers: IncomingHttpHeaders;
   authenticated: boolean;
   authTimer?: NodeJS.Timeout;
   readonly subscriptions: Map<string, RpcSubscription>;
@@ -31,8 +34,8 @@ export interface RpcSession {
 
 export type RpcConnection = Connection<RpcSession>;
 
-export function newRpcSession(app: AppConfig, authenticated: boolean): RpcSession {
-  return { app, authenticated, subscriptions: new Map(), busy: false, backlog: [], inFlight: 0 };
+export function newRpcSession(app: AppConfig, authenticated: boolean, headers: IncomingHttpHeaders = {}): RpcSession {
+  return { app, headers, authenticated, subscriptions: new Map(), busy: false, backlog: [], inFlight: 0 };
 }
 
 /** Connections carrying an RPC codec always hold an RpcSession (the gateways attach them so). */

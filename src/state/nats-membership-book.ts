@@ -1,4 +1,5 @@
 import { isRecord, type PeerReply } from './nats-peers.service.js';
+import { dictionary } from '../common/dictionary.js';
 
 /** How long a node remembers that a user left a group here (long enough for any concurrent leave elsewhere to ask). */
 const TOMBSTONE_MS = 30_000;
@@ -43,7 +44,7 @@ export function parseGroupAnswers(replies: PeerReply[]): PeerGroup[] {
     for (const member of body.members) {
       if (isRecord(member) && typeof member.userId === 'string' && typeof member.since === 'number') members.push({ userId: member.userId, info: member.info, since: member.since });
     }
-    const left: Record<string, number> = {};
+    const left = dictionary<number>();
     for (const [userId, at] of Object.entries(body.left)) if (typeof at === 'number') left[userId] = at;
     out.push({ node: reply.node, answer: { members, left } });
   }

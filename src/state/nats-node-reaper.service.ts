@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { AppRegistry } from '../config/app-registry.service.js';
-import { hasWebhooks, WATCHLIST_PREFIX } from '../pusher/channel-name.js';
+import { hasWebhooks, WATCHLIST_PREFIX } from '../channels/channel-name.js';
 import { watchlistData } from '../pusher/pusher.frames.js';
 import { WebhookService } from '../webhooks/webhook.service.js';
 import { NatsHoldings, type Holding } from './nats-holdings.service.js';

@@ -7,6 +7,7 @@ import type { PresenceJoinResult, PresenceMember, PresenceStore } from '../pushe
 import { NatsHoldings } from './nats-holdings.service.js';
 import { AnswerLog, decideFirst, decideLast, NatsMembershipBook, parseGroupAnswers, type PeerGroup } from './nats-membership-book.js';
 import { isRecord, NatsPeers, type PeerQuery } from './nats-peers.service.js';
+import { dictionary } from '../common/dictionary.js';
 
 /*
  * Pusher's cluster-wide state over NATS: each node keeps its own share in memory and answers questions
@@ -251,8 +252,8 @@ export class NatsChannelOccupancy implements ChannelOccupancy, OnModuleInit {
   }
 
   private answer(app: string, channel: string | undefined, prefix: string | undefined): { channels: Record<string, [number, number]>; left: Record<string, number> } {
-    const channels: Record<string, [number, number]> = {};
-    const left: Record<string, number> = {};
+    const channels = dictionary<[number, number]>();
+    const left = dictionary<number>();
     const wanted = (name: string) => (channel !== undefined ? name === channel : name.startsWith(prefix ?? ''));
     for (const [name, local] of this.apps.get(app) ?? []) if (wanted(name)) channels[name] = [local.count, local.since];
     if (channel !== undefined) {
