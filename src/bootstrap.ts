@@ -10,7 +10,10 @@ import { setupDocs } from './docs/openapi.js';
 import type { HeraldSettings } from './config/herald-config.js';
 import { LifecycleState } from './health/lifecycle-state.service.js';
 import { ShutdownService } from './health/shutdown.service.js';
+import { ErrorBoundary } from './common/error-boundary.js';
+import { ClientIpResolver } from './limits/client-ip.service.js';
 import { UpgradeAdmission } from './limits/upgrade-admission.service.js';
+import { HandshakeGuard } from './ws/handshake-guard.js';
 import { HeraldWsAdapter } from './ws/herald-ws.adapter.js';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -47,7 +50,26 @@ export async function createHeraldApp(settings: HeraldSettings, options: AppModu
   app.useBodyParser('json', { limit: settings.maxBodyBytes });
   if (settings.docsEnabled) setupDocs(app);
   const admission = app.get(UpgradeAdmission);
-  app.useWebSocketAdapter(new HeraldWsAdapter(app, { maxPayload: settings.maxFrameBytes, admit: (request) => admission.admit(request) }));
+  const boundary = app.get(ErrorBoundary);
+  const ips = app.get(ClientIpResolver);
+  // On the raw TCP `connection` event, before any header is read: half-open handshakes time out and are capped per peer.
+  new HandshakeGuard({
+    handshakeTimeoutMs: settings.handshakeTimeoutMs,
+    maxPendingPerIp: settings.maxPendingHandshakesPerIp,
+    isTrusted: (address) => ips.isTrusted(address),
+    logger: new Logger('Upgrades'),
+    boundary,
+  }).attach(app.getHttpServer());
+  app.useWebSocketAdapter(
+    new HeraldWsAdapter(app, {
+      maxPayload: settings.maxFrameBytes,
+      admit: (request) => admission.admit(request),
+      boundary,
+      clientIp: (request) => ips.resolve(request),
+      maxConnections: settings.maxConnections,
+      maxConnectionsPerIp: settings.maxConnectionsPerIp,
+    }),
+  );
   return app;
 }
 

@@ -5,6 +5,7 @@ import { AppRegistry } from '../config/app-registry.service.js';
 import type { AppConfig } from '../config/herald-config.js';
 import { JwtVerifier, type VerifiedToken } from './jwt-verifier.service.js';
 import { RevocationService } from './revocation.service.js';
+import { closeReason } from '../common/close-reason.js';
 
 /** Why a WebSocket is refused right after the upgrade: close code + reason (Cloudillo style). */
 export class SocketRejectedError extends Error {
@@ -72,8 +73,7 @@ export class SocketAuthenticator {
       return this.authenticate(request);
     } catch (error) {
       if (!(error instanceof SocketRejectedError)) throw error;
-      // A close reason is limited to 123 bytes.
-      socket.close(error.closeCode, error.reason.slice(0, 120));
+      socket.close(error.closeCode, closeReason(error.reason));
       return undefined;
     }
   }

@@ -9,6 +9,7 @@ import { LifecycleState } from '../health/lifecycle-state.service.js';
 import { FrameRateLimiter, type FrameBudget } from '../limits/frame-rate-limiter.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { BusCodec } from './bus.codec.js';
+import { closeReason } from '../common/close-reason.js';
 
 /**
  * `/ws/bus`: Cloudillo's tenant bus. Authenticated at the upgrade (JWT; 4401 / 4404 close right after
@@ -30,7 +31,7 @@ export class BusGateway implements OnGatewayConnection {
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
     if (!this.state.acceptingConnections) {
-      socket.close(this.codec.restart.code, this.codec.restart.reason);
+      socket.close(this.codec.restart.code, closeReason(this.codec.restart.reason));
       return;
     }
     const authenticated = this.auth.authenticateOrClose(socket, request);

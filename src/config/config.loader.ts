@@ -46,7 +46,10 @@ const DEFAULTS = {
   rateLimitHttpRequests: -1,
   rateLimitHttpWindowMs: 1_000,
   maxFramesPerSecond: 100,
-} as const satisfies Omit<HeraldSettings, 'apps' | 'usingDevDefaults'>;
+  maxConnectionsPerIp: 10_000,
+  maxPendingHandshakesPerIp: 1_000,
+  handshakeTimeoutMs: 10_000,
+} as const satisfies Omit<HeraldSettings, 'apps' | 'usingDevDefaults' | 'maxConnections'>;
 
 /** Env variable → settings key, with how to read it. */
 const ENV_KEYS = {
@@ -81,7 +84,33 @@ const ENV_KEYS = {
   HERALD_RATE_LIMIT_HTTP_REQUESTS: ['rateLimitHttpRequests', 'int'],
   HERALD_RATE_LIMIT_HTTP_WINDOW_MS: ['rateLimitHttpWindowMs', 'int'],
   HERALD_MAX_FRAMES_PER_SECOND: ['maxFramesPerSecond', 'int'],
+  HERALD_MAX_CONNECTIONS: ['maxConnections', 'int'],
+  HERALD_MAX_CONNECTIONS_PER_IP: ['maxConnectionsPerIp', 'int'],
+  HERALD_MAX_PENDING_HANDSHAKES_PER_IP: ['maxPendingHandshakesPerIp', 'int'],
+  HERALD_HANDSHAKE_TIMEOUT_MS: ['handshakeTimeoutMs', 'int'],
 } as const satisfies Record<string, readonly [keyof SettingsFile, 'int' | 'string' | 'bool' | 'list']>;
+
+/** Descriptors kept free for probes, the REST API, brokers and logs when the node is full of WebSockets: 10 %, at least 128. */
+export function descriptorReserve(limit: number): number {
+  return Math.max(128, Math.ceil(limit * 0.1));
+}
+
+/**
+ * The default of `maxConnections`: the soft limit on open descriptors (`ulimit -n`, read from
+ * `/proc/self/limits`) minus `descriptorReserve`; -1 (no cap) where the limit is unknown or unlimited.
+ */
+export function defaultMaxConnections(read: (path: string) => string): number {
+  let text: string;
+  try {
+    text = read('/proc/self/limits');
+  } catch {
+    return -1;
+  }
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  if (!match || match[1] === 'unlimited') return -1;
+  const limit = Number(match[1]);
+  return Math.max(1, limit - descriptorReserve(limit));
+}
 
 function describe(prefix: string, error: z.ZodError): string[] {
   return error.issues.map((issue) => {
@@ -198,7 +227,7 @@ export function loadSettings(env: Env = process.env, read = (path: string) => re
   }
 
   if (problems.length > 0) throw new ConfigInvalidError(problems);
-  const settings: HeraldSettings = { ...DEFAULTS, ...file, apps, usingDevDefaults };
+  const settings: HeraldSettings = { ...DEFAULTS, maxConnections: file.maxConnections ?? defaultMaxConnections(read), ...file, apps, usingDevDefaults };
   // A denylist entry must outlive every token it can refuse: one issued just before the cut-off lives
   // `maxTokenLifetimeSeconds` and is accepted for `jwtClockSkewSeconds` past its exp.
   settings.revocationTtlSeconds = Math.max(settings.revocationTtlSeconds, settings.maxTokenLifetimeSeconds + settings.jwtClockSkewSeconds);

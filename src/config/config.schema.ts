@@ -94,6 +94,10 @@ export const settingsFileSchema = z
     rateLimitHttpRequests: count.optional(),
     rateLimitHttpWindowMs: z.number().int().positive().optional(),
     maxFramesPerSecond: count.optional(),
+    maxConnections: count.optional(),
+    maxConnectionsPerIp: count.optional(),
+    maxPendingHandshakesPerIp: count.optional(),
+    handshakeTimeoutMs: z.number().int().min(100).optional(),
   })
   .strict();
 

@@ -115,6 +115,21 @@ export interface HeraldSettings {
   rateLimitHttpWindowMs: number;
   /** Inbound frames per connection per second on every protocol; -1 = unlimited. Default 100. */
   maxFramesPerSecond: number;
+  /**
+   * Open WebSockets (plus upgrades in progress) on this node; beyond it upgrades are answered 503 so probes and
+   * the REST API keep descriptors. -1 = unlimited. Default: `ulimit -n` minus a reserve of 10 % (at least 128),
+   * e.g. 18 000 at 20 000; -1 where the limit is unknown.
+   */
+  maxConnections: number;
+  /** Open WebSockets (plus upgrades in progress) per client IP (as resolved for rate limits); beyond it 429. -1 = unlimited. Default 10 000. */
+  maxConnectionsPerIp: number;
+  /**
+   * TCP connections per peer address that have not yet sent complete request headers; more are closed at accept.
+   * Trusted proxies (`HERALD_TRUSTED_PROXIES`) are exempt. -1 = unlimited. Default 1 000.
+   */
+  maxPendingHandshakesPerIp: number;
+  /** Time from TCP accept to complete request headers (an upgrade or a request), and Node's `headersTimeout`. Default 10 000. */
+  handshakeTimeoutMs: number;
 }
 
 /** DI token and type of the validated settings (an abstract class so it can be injected without a Symbol). */
@@ -152,4 +167,8 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract rateLimitHttpRequests: number;
   abstract rateLimitHttpWindowMs: number;
   abstract maxFramesPerSecond: number;
+  abstract maxConnections: number;
+  abstract maxConnectionsPerIp: number;
+  abstract maxPendingHandshakesPerIp: number;
+  abstract handshakeTimeoutMs: number;
 }

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { ProtocolCodec, WireFrame } from '../broadcast/codec.js';
 import type { Identity, ProtocolName } from './identity.js';
+import { closeReason } from '../common/close-reason.js';
 
 /** `ws` keeps the TCP socket private; the delivery path writes pre-framed bytes to it directly. */
 interface WebSocketInternals {
@@ -62,6 +63,6 @@ export class Connection<S = unknown> {
   }
 
   close(code: number, reason: string): void {
-    if (this.socket.readyState === 0 || this.socket.readyState === 1) this.socket.close(code, reason);
+    if (this.socket.readyState === 0 || this.socket.readyState === 1) this.socket.close(code, closeReason(reason));
   }
 }

@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
+import { RateLimitedLog } from '../common/rate-limited-log.js';
+import { decodePathSegment, parseRequestTarget } from '../common/request-target.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import { HeraldConfig, type AppConfig } from '../config/herald-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -19,7 +21,8 @@ const PUSHER_PATH = /^\/app\/([^/]+)\/?$/;
  */
 @Injectable()
 export class UpgradeAdmission {
-  private readonly logger = new Logger('Limits');
+  /** Refusals are logged at warn, once per burst per kind (a page on a foreign origin retries in a loop). */
+  private readonly log = new RateLimitedLog(new Logger('Limits'));
   private readonly origins = new Map<string, OriginPolicy>();
 
   constructor(
@@ -35,9 +38,10 @@ export class UpgradeAdmission {
   /** An HTTP status to refuse with, or undefined to proceed. */
   admit(request: IncomingMessage): number | undefined | Promise<number | undefined> {
     const app = this.appOf(request);
+    if (app === null) return 400;
     if (app && !this.origins.get(app.id)?.allows(request.headers.origin)) {
       this.metrics.rateLimited(app.id, 'origin');
-      this.logger.debug(`Refused upgrade for app ${app.id} from origin ${request.headers.origin}`);
+      this.log.warn(`origin:${app.id}`, `Refused upgrade for app ${app.id} from origin ${JSON.stringify(request.headers.origin ?? null).slice(0, 200)}`);
       return 403;
     }
     if (this.config.rateLimitWsUpgrades < 0) return undefined;
@@ -48,13 +52,20 @@ export class UpgradeAdmission {
   private verdict(allowed: boolean): number | undefined {
     if (allowed) return undefined;
     this.metrics.rateLimited('', 'ws_upgrade');
+    this.log.warn('ws_upgrade', `Refused upgrades over HERALD_RATE_LIMIT_WS_UPGRADES (${this.config.rateLimitWsUpgrades} per ${this.config.rateLimitWsWindowMs} ms per IP)`);
     return 429;
   }
 
-  private appOf(request: IncomingMessage): AppConfig | undefined {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const pusher = PUSHER_PATH.exec(url.pathname);
-    if (pusher) return this.apps.findByKey(decodeURIComponent(pusher[1]));
-    return this.apps.resolveForSocket(url.searchParams.get('app'));
+  /** The app the upgrade names, undefined for none/unknown, null for a target that cannot be parsed (→ 400). */
+  private appOf(request: IncomingMessage): AppConfig | undefined | null {
+    const target = parseRequestTarget(request.url);
+    if (!target) return null;
+    const pusher = PUSHER_PATH.exec(target.pathname);
+    if (pusher) {
+      const key = decodePathSegment(pusher[1]);
+      // An undecodable key names no app: the Pusher gateway answers it with 4001 like any unknown key.
+      return key === null ? undefined : this.apps.findByKey(key);
+    }
+    return this.apps.resolveForSocket(target.searchParams.get('app'));
   }
 }

@@ -1,4 +1,5 @@
 import { Global, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { CoreMetricsCollector } from './core-metrics.service.js';
 import { HttpMetricsMiddleware } from './http-metrics.middleware.js';
 import { MetricsController } from './metrics.controller.js';
@@ -9,8 +10,8 @@ import { MetricsService } from './metrics.service.js';
 @Global()
 @Module({
   controllers: [MetricsController],
-  providers: [MetricsService, CoreMetricsCollector, MetricsServer],
-  exports: [MetricsService, MetricsServer],
+  providers: [MetricsService, CoreMetricsCollector, MetricsServer, ErrorBoundary],
+  exports: [MetricsService, MetricsServer, ErrorBoundary],
 })
 export class MetricsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

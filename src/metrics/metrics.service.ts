@@ -6,6 +6,7 @@ import type { Connection } from '../connections/connection.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import { PROTOCOLS } from '../connections/identity.js';
 import { LabelCache } from './label-cache.js';
+import { ERROR_SITES, type ErrorSite } from '../common/error-sites.js';
 
 /** Which limit refused something (`rate_limit_triggered_total{limit}`); a closed set keeps labels bounded. */
 export type RateLimitKind = 'ws_upgrade' | 'http' | 'frames' | 'backend_events' | 'client_events' | 'read_requests' | 'origin';
@@ -93,6 +94,7 @@ export class MetricsService {
   private readonly webhookDrops: Counter<'app_id'>;
   private readonly webhookDuration: Histogram<'app_id'>;
   private readonly rateLimits: Counter<'app_id' | 'limit'>;
+  private readonly internalErrors: Counter<'where'>;
 
   private readonly apps = new Map<string, AppCell>();
   /** Envelopes delivered this turn (children and publish times, parallel arrays); observed once after the writer's flush. */
@@ -156,6 +158,8 @@ export class MetricsService {
     this.webhookDeliveries = new Counter({ name: `${p}webhook_deliveries_total`, help: 'Webhook requests answered 2xx', labelNames: APP_LABEL, registers: reg });
     this.webhookRetries = new Counter({ name: `${p}webhook_retries_total`, help: 'Webhook requests retried', labelNames: APP_LABEL, registers: reg });
     this.webhookDrops = new Counter({ name: `${p}webhook_dropped_total`, help: 'Webhooks given up on after the last retry (or dropped on overflow)', labelNames: APP_LABEL, registers: reg });
+    this.internalErrors = new Counter({ name: `${p}internal_errors_total`, help: 'Errors caught by an error boundary (the process kept running)', labelNames: ['where'], registers: reg });
+    for (const where of ERROR_SITES) this.internalErrors.labels(where).inc(0);
     this.webhookDuration = new Histogram({ name: `${p}webhook_duration_seconds`, help: 'Webhook request duration', labelNames: APP_LABEL, registers: reg });
 
     // Outbox depth is read at scrape time (O(connections) once per scrape, nothing on the hot path).
@@ -220,6 +224,11 @@ export class MetricsService {
   /** The Prometheus text exposition. */
   metrics(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** One error caught by the ErrorBoundary at `where`. */
+  internalError(where: ErrorSite): void {
+    this.internalErrors.labels(where).inc();
   }
 
   // ---- connections (from ConnectionRegistry.events$) ----

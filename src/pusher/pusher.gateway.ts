@@ -17,6 +17,7 @@ import { PusherSubscriptions } from './pusher-subscriptions.service.js';
 import { PusherUsers } from './pusher-users.service.js';
 import type { ConnectionCounter } from './state/connection-counter.js';
 import { CONNECTION_COUNTER } from './state/pusher-state.tokens.js';
+import { closeReason } from '../common/close-reason.js';
 
 /** Supported `protocol` query values (1–4 are long gone; pusher-js 8 sends 7). */
 const MIN_PROTOCOL = 5;
@@ -70,11 +71,11 @@ export class PusherGateway implements OnGatewayConnection, OnModuleInit, OnModul
     void this.accept(socket, request).catch((error: unknown) => {
       if (error instanceof HandshakeRefused) {
         if (socket.readyState === 1) socket.send(errorFrame(error.message, error.closeCode));
-        socket.close(error.closeCode, error.message.slice(0, 120));
+        socket.close(error.closeCode, closeReason(error.message));
         return;
       }
       this.logger.error(`Pusher handshake failed: ${String(error)}`);
-      socket.close(1011, 'Internal error');
+      socket.close(1011, closeReason('Internal error'));
     });
   }
 

@@ -13,6 +13,7 @@ import { faultOf, type RpcFault } from './rpc.errors.js';
 import { newRpcSession, type RpcConnection } from './rpc.session.js';
 import { RPC_CONCURRENT_METHODS, RpcMethods } from './rpc-methods.service.js';
 import type { RpcOutcome } from './rpc-subscriptions.service.js';
+import { closeReason } from '../common/close-reason.js';
 
 /** Requests a connection may have waiting (behind a subscribe reading history) or in flight (publishes) before new ones are refused. */
 const MAX_BACKLOG = 1024;
@@ -53,7 +54,7 @@ export class RpcSockets {
 
   accept(socket: WebSocket, request: IncomingMessage, codec: RpcCodec): void {
     if (!this.state.acceptingConnections) {
-      socket.close(codec.restart.code, codec.restart.reason);
+      socket.close(codec.restart.code, closeReason(codec.restart.reason));
       return;
     }
     let app;
@@ -71,7 +72,7 @@ export class RpcSockets {
       }
     } catch (error) {
       if (error instanceof SocketRejectedError) {
-        socket.close(error.closeCode, error.reason.slice(0, 120));
+        socket.close(error.closeCode, closeReason(error.reason));
         return;
       }
       throw error;

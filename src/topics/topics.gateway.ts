@@ -11,6 +11,7 @@ import { LifecycleState } from '../health/lifecycle-state.service.js';
 import { FrameRateLimiter, type FrameBudget } from '../limits/frame-rate-limiter.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { rawText } from '../rpc/rpc-sockets.service.js';
+import { closeReason } from '../common/close-reason.js';
 import { TopicAuthorizer } from './topic-authorizer.service.js';
 import { TopicsCodec } from './topics.codec.js';
 import {
@@ -59,7 +60,7 @@ export class TopicsGateway implements OnGatewayConnection {
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
     if (!this.state.acceptingConnections) {
-      socket.close(this.codec.restart.code, this.codec.restart.reason);
+      socket.close(this.codec.restart.code, closeReason(this.codec.restart.reason));
       return;
     }
     const authenticated = this.auth.authenticateOrClose(socket, request);

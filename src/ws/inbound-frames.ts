@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import type { RawData, WebSocket } from 'ws';
+import { closeReason } from '../common/close-reason.js';
+import { ErrorBoundary } from '../common/error-boundary.js';
+
+/** Frames one connection may have waiting before its socket is paused (TCP backpressure to the client). */
+export const INBOUND_PAUSE_FRAMES = 1024;
+/** Bytes one connection may have waiting before its socket is paused. */
+export const INBOUND_PAUSE_BYTES = 1024 * 1024;
+
+/** A gateway's frame handler, bound once per connection. */
+export type FrameHandler = (data: RawData, isBinary: boolean) => void;
+
+/** One connection's waiting frames (parallel arrays consumed from `head`; no object per frame). */
+class InboundQueue {
+  readonly frames: RawData[] = [];
+  readonly binary: boolean[] = [];
+  head = 0;
+  bytes = 0;
+  scheduled = false;
+  paused = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly handler: FrameHandler,
+    /** Close code when the handler throws: 1011, or the protocol's own (Pusher 4200). */
+    readonly errorCode: number,
+  ) {}
+
+  get length(): number {
+    return this.frames.length - this.head;
+  }
+
+  /** Drops the consumed front of a queue that is never empty (a client sending as fast as it is served). */
+  compact(): void {
+    this.frames.splice(0, this.head);
+    this.binary.splice(0, this.head);
+    this.head = 0;
+  }
+
+  clear(): void {
+    this.frames.length = 0;
+    this.binary.length = 0;
+    this.head = 0;
+    this.bytes = 0;
+  }
+}
+
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) {
+    let total = 0;
+    for (const part of data) total += part.length;
+    return total;
+  }
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+/**
+ * Fairness between connections, and the error boundary of every inbound frame.
+ *
+ * `ws` emits every frame of a read synchronously (a 64 KiB read can hold 10,000 tiny frames). Its own remedy,
+ * `allowSynchronousEvents: false`, defers each message to `setImmediate` from inside the Receiver's Writable
+ * stream, and in ws 8.23 that path crashes the process on garbage input (a chunk queued behind a deferred
+ * message is fed to the Receiver after a frame of the previous chunk failed validation, and `getData` reads
+ * the mask it just cleared: see the closing note of issue 10). So Herald lets `ws` parse synchronously and
+ * queues the messages here instead: each turn of the event loop, every connection with waiting frames gets
+ * exactly one handled (one `setImmediate` for all connections, not one per frame). A connection with more
+ * than `INBOUND_PAUSE_FRAMES` frames or `INBOUND_PAUSE_BYTES` bytes waiting has its socket paused until its
+ * queue is empty, so a flooding client is held back by TCP instead of growing server memory.
+ *
+ * Each handler call runs inside the ErrorBoundary: a throw is logged and counted (`where="frame"`) and
+ * closes that one socket with the protocol's error code.
+ */
+@Injectable()
+export class InboundFrames {
+  private ready: InboundQueue[] = [];
+  private spare: InboundQueue[] = [];
+  private scheduled = false;
+  private readonly drain = () => this.runTurn();
+
+  constructor(private readonly boundary: ErrorBoundary) {}
+
+  /** Routes `socket`'s messages to `handler`, one per connection per event-loop turn. Call once per socket. */
+  bind(socket: WebSocket, handler: FrameHandler, errorCode = 1011): void {
+    const queue = new InboundQueue(socket, handler, errorCode);
+    socket.on('message', (data: RawData, isBinary: boolean) => this.push(queue, data, isBinary));
+    socket.once('close', () => queue.clear());
+  }
+
+  private push(queue: InboundQueue, data: RawData, isBinary: boolean): void {
+    queue.frames.push(data);
+    queue.binary.push(isBinary);
+    queue.bytes += byteLength(data);
+    if (!queue.paused && (queue.length > INBOUND_PAUSE_FRAMES || queue.bytes > INBOUND_PAUSE_BYTES)) {
+      queue.paused = true;
+      queue.socket.pause();
+    }
+    if (!queue.scheduled) {
+      queue.scheduled = true;
+      this.ready.push(queue);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.drain);
+      }
+    }
+  }
+
+  private runTurn(): void {
+    this.scheduled = false;
+    const batch = this.ready;
+    this.ready = this.spare;
+    for (const queue of batch) {
+      if (queue.length === 0 || queue.socket.readyState !== 1) {
+        queue.clear();
+        queue.scheduled = false;
+        continue;
+      }
+      const data = queue.frames[queue.head];
+      const isBinary = queue.binary[queue.head];
+      queue.frames[queue.head] = EMPTY;
+      queue.head++;
+      queue.bytes -= byteLength(data);
+      if (queue.head === queue.frames.length) queue.clear();
+      else if (queue.head >= 64 && queue.head * 2 >= queue.frames.length) queue.compact();
+      this.handle(queue, data, isBinary);
+      if (queue.length > 0 && queue.socket.readyState === 1) {
+        this.ready.push(queue);
+      } else {
+        queue.scheduled = false;
+        if (queue.paused && queue.socket.readyState === 1) {
+          queue.paused = false;
+          queue.socket.resume();
+        }
+      }
+    }
+    batch.length = 0;
+    this.spare = batch;
+    if (this.ready.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.drain);
+    }
+  }
+
+  private handle(queue: InboundQueue, data: RawData, isBinary: boolean): void {
+    try {
+      queue.handler(data, isBinary);
+    } catch (error) {
+      this.boundary.report('frame', error);
+      try {
+        queue.socket.close(queue.errorCode, closeReason('Internal error'));
+      } catch (closeError) {
+        this.boundary.report('frame', closeError, 'close after a failed frame');
+      }
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
