@@ -30,7 +30,6 @@ run.each<Kind>(['local', 'redis', 'nats'])('ClusterTransport contract: %s', (kin
   const env = (): Record<string, string> => ({
     HERALD_APPS: APPS,
     HERALD_ADAPTER: kind,
-    HERALD_OUTBOX_SIZE: '1024',
     HERALD_CLUSTER_PREFIX: `t${randomBytes(4).toString('hex')}`,
     ...(kind === 'redis' && broker ? { REDIS_URL: broker.url } : {}),
     ...(kind === 'nats' && broker ? { NATS_URL: broker.url } : {}),

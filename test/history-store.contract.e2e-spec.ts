@@ -3,7 +3,7 @@ import { NatsClient } from '../src/cluster/nats.client.js';
 import { RedisClients } from '../src/cluster/redis.clients.js';
 import { AppRegistry } from '../src/config/app-registry.service.js';
 import { loadSettings } from '../src/config/config.loader.js';
-import type { HistoryStore } from '../src/history/history.store.js';
+import { historyBudgets, type HistoryStore } from '../src/history/history.store.js';
 import { MemoryHistoryStore } from '../src/history/memory-history.store.js';
 import { NatsHistoryStore } from '../src/state/nats-history.store.js';
 import { RedisHistoryStore } from '../src/state/redis-history.store.js';
@@ -40,15 +40,15 @@ run.each<Kind>(['memory', 'redis', 'nats'])('HistoryStore contract: %s', (kind) 
   });
 
   /** A node's store; every node of a test shares the cluster prefix (memory: the one store). */
-  const node = async (): Promise<HistoryStore> => {
-    if (kind === 'memory') return (memory ??= new MemoryHistoryStore());
-    const settings = loadSettings({ HERALD_ADAPTER: kind, [kind === 'redis' ? 'REDIS_URL' : 'NATS_URL']: broker!.url, HERALD_CLUSTER_PREFIX: prefix });
+  const node = async (env: Record<string, string> = {}): Promise<HistoryStore> => {
+    const settings = loadSettings({ HERALD_ADAPTER: kind === 'memory' ? 'local' : kind, [kind === 'redis' ? 'REDIS_URL' : 'NATS_URL']: broker?.url ?? '', HERALD_CLUSTER_PREFIX: prefix, ...env });
+    if (kind === 'memory') return (memory ??= new MemoryHistoryStore(historyBudgets(settings)));
     if (kind === 'redis') {
       const clients = new RedisClients(settings);
       closers.push(() => clients.onModuleDestroy());
       void clients.command; // opens the connections, as the app does at startup
       await eventually(() => expect(clients.commandReady).toBe(true));
-      return new RedisHistoryStore(clients);
+      return new RedisHistoryStore(clients, settings);
     }
     const nats = new NatsClient(settings);
     closers.push(() => nats.onModuleDestroy());
@@ -101,6 +101,20 @@ run.each<Kind>(['memory', 'redis', 'nats'])('HistoryStore contract: %s', (kind) 
     await store.append('t', 'news', entry(1), { size: 0, ttlSeconds: 60 });
     expect((await store.since('t', 'news', { offset: 0, epoch: start.epoch })).recovered).toBe(false);
     expect((await store.since('t', 'news', { offset: 1, epoch: start.epoch })).recovered).toBe(true);
+  });
+
+  it('keeps entries within the history byte budget, dropping the oldest first, and replays the sent data intact', async () => {
+    const store = await node({ HERALD_HISTORY_APP_BYTES: '8192', HERALD_HISTORY_NODE_BYTES: '8192' });
+    const start = await store.position('t', 'news');
+    const nested = JSON.parse('['.repeat(50) + '"deep"' + ']'.repeat(50)) as unknown;
+    const big = (n: number) => ({ ...entry(n), data: { n, pad: 'p'.repeat(1500), nested } });
+    for (let n = 1; n <= 20; n++) await store.append('t', 'news', big(n), { size: 100, ttlSeconds: 60 });
+    // 20 × ~1.7 KB is far over 8 KiB: the oldest are gone, so recovering from the start is impossible…
+    expect((await store.since('t', 'news', start)).recovered).toBe(false);
+    // …while the newest are kept, byte for byte what was sent.
+    const read = await store.since('t', 'news', { offset: 18, epoch: start.epoch });
+    expect(read.recovered).toBe(true);
+    expect(read.entries.map((e) => e.data)).toEqual([big(19).data, big(20).data]);
   });
 
   if (kind !== 'memory') {

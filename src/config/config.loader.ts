@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import type { z } from 'zod';
 import { ConfigInvalidError } from './config.errors.js';
 import { appSchema, settingsFileSchema, type SettingsFile } from './config.schema.js';
@@ -28,7 +29,14 @@ const DEFAULTS = {
   nodeTimeoutMs: 15_000,
   pingIntervalMs: 30_000,
   outboxSize: 128,
-  socketHighWaterMark: 1024 * 1024,
+  socketHighWaterMark: 64 * 1024,
+  connectionBufferBytes: 256 * 1024,
+  connectionReplayBytes: 1024 * 1024,
+  nodeOutboundBytes: Math.min(256 * 1024 * 1024, Math.floor(totalmem() / 8)),
+  historyAppBytes: 64 * 1024 * 1024,
+  historyNodeBytes: 256 * 1024 * 1024,
+  historyMaxChannels: 100_000,
+  eventLoopMonitor: true,
   maxFrameBytes: 64 * 1024,
   maxBodyBytes: 64 * 1024,
   tenantBufferSize: 128,
@@ -65,6 +73,13 @@ const ENV_KEYS = {
   HERALD_PING_INTERVAL_MS: ['pingIntervalMs', 'int'],
   HERALD_OUTBOX_SIZE: ['outboxSize', 'int'],
   HERALD_SOCKET_HIGH_WATER_MARK: ['socketHighWaterMark', 'int'],
+  HERALD_CONNECTION_BUFFER_BYTES: ['connectionBufferBytes', 'int'],
+  HERALD_CONNECTION_REPLAY_BYTES: ['connectionReplayBytes', 'int'],
+  HERALD_NODE_OUTBOUND_BYTES: ['nodeOutboundBytes', 'int'],
+  HERALD_HISTORY_APP_BYTES: ['historyAppBytes', 'int'],
+  HERALD_HISTORY_NODE_BYTES: ['historyNodeBytes', 'int'],
+  HERALD_HISTORY_MAX_CHANNELS: ['historyMaxChannels', 'int'],
+  HERALD_EVENT_LOOP_MONITOR: ['eventLoopMonitor', 'bool'],
   HERALD_MAX_FRAME_BYTES: ['maxFrameBytes', 'int'],
   HERALD_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
   HERALD_TENANT_BUFFER_SIZE: ['tenantBufferSize', 'int'],

@@ -67,10 +67,24 @@ export interface HeraldSettings {
   nodeTimeoutMs: number;
   /** WebSocket ping frame interval; a peer missing two is terminated. Default 30 000. */
   pingIntervalMs: number;
-  /** Messages a lagging connection may have queued before the oldest are skipped. Default 128. */
+  /** Broadcast frames a connection that is behind may have queued before the oldest are skipped. Default 128. */
   outboxSize: number;
-  /** Socket send-buffer bytes above which frames wait in the outbox. Default 1 MiB. */
+  /** Socket send-buffer bytes above which the writer stops writing to a socket (it is behind) and frames wait in its outbox; at least the socket's own 16 KiB. Default 64 KiB. */
   socketHighWaterMark: number;
+  /** One connection's outbound budget, send buffer + outbox: beyond it a connection that is behind skips its oldest broadcasts, and replies overflowing it close the connection (bus/RPC/topics 1008, Pusher 4100). Default 256 KiB. */
+  connectionBufferBytes: number;
+  /** Recovery replay bytes one connection may have queued; a recovery that would exceed it answers `recovered:false` and replays nothing. Default 1 MiB. */
+  connectionReplayBytes: number;
+  /** The node's outbound budget (every outbox + send buffer, a shared frame counted per socket): beyond it the laggiest connections are skipped forward first. Default 1/8 of total memory, at most 256 MiB. */
+  nodeOutboundBytes: number;
+  /** History bytes (entries as sent) one app may keep on this node; beyond it its oldest entries are dropped. Default 64 MiB. */
+  historyAppBytes: number;
+  /** History bytes all apps together may keep on this node; beyond it the oldest entries are dropped. Default 256 MiB. */
+  historyNodeBytes: number;
+  /** Channels with history (streams) this node keeps; beyond it the least recently used stream is forgotten (its clients get `recovered:false`). Default 100 000. */
+  historyMaxChannels: number;
+  /** Sample the event-loop delay (perf_hooks) and expose its max in /metrics as `<prefix>event_loop_delay_max_seconds`. Default true. */
+  eventLoopMonitor: boolean;
   /** Largest inbound WebSocket frame; bigger closes with 1009. Default 64 KiB. */
   maxFrameBytes: number;
   /** Largest REST body; bigger answers 413. Default 64 KiB. */
@@ -148,6 +162,13 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract pingIntervalMs: number;
   abstract outboxSize: number;
   abstract socketHighWaterMark: number;
+  abstract connectionBufferBytes: number;
+  abstract connectionReplayBytes: number;
+  abstract nodeOutboundBytes: number;
+  abstract historyAppBytes: number;
+  abstract historyNodeBytes: number;
+  abstract historyMaxChannels: number;
+  abstract eventLoopMonitor: boolean;
   abstract maxFrameBytes: number;
   abstract maxBodyBytes: number;
   abstract tenantBufferSize: number;

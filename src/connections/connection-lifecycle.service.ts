@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type { WebSocket } from 'ws';
 import type { ProtocolCodec } from '../broadcast/codec.js';
 import { HeraldConfig } from '../config/herald-config.js';
+import { SocketWriter } from '../delivery/socket-writer.service.js';
 import { Connection } from './connection.js';
 import { ConnectionRegistry } from './connection-registry.service.js';
 import type { Identity, ProtocolName } from './identity.js';
@@ -17,10 +18,14 @@ export interface AttachOptions<S> {
   id?: string;
 }
 
+/** Dead peers terminated per event-loop turn, so reaping thousands never stalls the loop. */
+const REAP_BATCH = 256;
+
 /**
  * Registers sockets with the registry, removes them on close or error, and keeps them alive: one
  * sweep timer for all connections sends a WebSocket ping every `pingIntervalMs` (the first at connect)
- * and terminates a peer that answered none of the last two.
+ * and terminates a peer that answered none of the last two, `REAP_BATCH` per turn.
+ * Every connection writes through the SocketWriter (replies too), which forgets its bytes on close.
  */
 @Injectable()
 export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
@@ -31,6 +36,7 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly config: HeraldConfig,
+    private readonly writer: SocketWriter,
   ) {}
 
   onModuleInit(): void {
@@ -58,13 +64,18 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
       options.session,
     );
     if (this.textSent) connection.onTextSent = this.textSent;
+    connection.outbound = this.writer;
     socket.on('pong', () => {
       connection.missedPongs = 0;
     });
-    socket.once('close', (code: number) => this.registry.remove(connection as Connection, code));
+    socket.once('close', (code: number) => {
+      this.registry.remove(connection as Connection, code);
+      this.writer.release(connection as Connection);
+    });
     socket.on('error', (error: Error) => {
       this.logger.debug(`Socket ${connection.id} error: ${error.message}`);
       this.registry.remove(connection as Connection, 1006);
+      this.writer.release(connection as Connection);
     });
     this.registry.add(connection as Connection);
     this.ping(connection as Connection);
@@ -72,15 +83,27 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
   }
 
   private pingAll(): void {
+    const dead: Connection[] = [];
     for (const connection of this.registry.all()) {
-      if (connection.missedPongs >= 2) {
-        this.logger.debug(`Terminating ${connection.id}: no pong for two ping intervals`);
-        connection.socket.terminate();
-        this.registry.remove(connection, 1006);
-        continue;
-      }
-      this.ping(connection);
+      if (connection.missedPongs >= 2) dead.push(connection);
+      else this.ping(connection);
     }
+    if (dead.length > 0) {
+      this.logger.debug(`Terminating ${dead.length} connection(s): no pong for two ping intervals`);
+      this.reap(dead, 0);
+    }
+  }
+
+  /** Terminates `dead[from…]` a batch per turn. */
+  private reap(dead: Connection[], from: number): void {
+    const end = Math.min(dead.length, from + REAP_BATCH);
+    for (let i = from; i < end; i++) {
+      const connection = dead[i];
+      this.writer.release(connection);
+      connection.socket.terminate();
+      this.registry.remove(connection, 1006);
+    }
+    if (end < dead.length) setImmediate(() => this.reap(dead, end));
   }
 
   private ping(connection: Connection): void {

@@ -83,7 +83,6 @@ export class ConnectionRegistry implements OnModuleDestroy {
   remove(connection: Connection, code = 1006): void {
     if (this.byId.get(connection.id) !== connection) return;
     connection.closed = true;
-    connection.outbox = null;
     this.byId.delete(connection.id);
     const tenant = this.tenants.get(connection.tenant);
     if (!tenant) return;

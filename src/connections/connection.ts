@@ -1,8 +1,23 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { ProtocolCodec, WireFrame } from '../broadcast/codec.js';
+import type { FrameKind, FrameQueue } from '../delivery/frame-queue.js';
+import { frameText } from '../delivery/ws-frame.js';
 import type { Identity, ProtocolName } from './identity.js';
 import { closeReason } from '../common/close-reason.js';
+
+/**
+ * The one path bytes take to a socket (the SocketWriter): replies are queued behind the broadcasts
+ * already queued for the connection, under the same byte budget, and written in the same per-turn flush.
+ */
+export interface OutboundPath {
+  /** Queues a frame: `data` (a broadcast, skippable when behind), `reply` (never skipped), `replay` (recovery, never skipped). */
+  enqueue(connection: Connection, frame: WireFrame, kind: FrameKind): void;
+  /** Whether a replay of `bytes` fits the connection's replay budget now. */
+  admitsReplay(connection: Connection, bytes: number): boolean;
+  /** Writes what is queued now (before a close frame, so nothing queued is overtaken by it). */
+  flushNow(connection: Connection): void;
+}
 
 /** `ws` keeps the TCP socket private; the delivery path writes pre-framed bytes to it directly. */
 interface WebSocketInternals {
@@ -16,8 +31,12 @@ interface WebSocketInternals {
 export class Connection<S = unknown> {
   /** Channels this connection is subscribed to (all protocols share one channel space per tenant). */
   readonly channels = new Set<string>();
-  /** Frames waiting for the next flush or for the socket to drain; null when empty. */
-  outbox: WireFrame[] | null = null;
+  /** Frames waiting for the next flush or for the socket to drain; null until the first one. */
+  outbox: FrameQueue | null = null;
+  /** The socket's send-buffer bytes as the writer last saw them (counted in the node's outbound bytes). */
+  sentBacklog = 0;
+  /** Set by ConnectionLifecycle: the SocketWriter. Without it (bare unit tests) replies go out through `ws`. */
+  outbound?: OutboundPath;
   /** Frames dropped from the outbox since the client was last told (lag skip-forward). */
   skipped = 0;
   /** Queued in the writer's flush list for this turn. */
@@ -52,17 +71,26 @@ export class Connection<S = unknown> {
     return !this.closed && this.socket.readyState === 1;
   }
 
-  /** Set by ConnectionLifecycle when something observes direct replies (metrics); broadcasts are observed by the SocketWriter. */
+  /** Observes replies sent without a SocketWriter (bare unit tests); with one, its observers see every frame. */
   onTextSent?: (connection: Connection, text: string) => void;
 
-  /** Sends one protocol frame now (replies, acks); broadcasts go through the SocketWriter instead. */
+  /**
+   * Sends one protocol frame (replies, acks, errors): queued on the connection's outbox behind what is
+   * already there and written in the writer's next flush, under the connection's byte budget.
+   */
   sendText(text: string): void {
     if (!this.isOpen) return;
+    if (this.outbound) {
+      // Counted by the writer's observers when written, like broadcasts.
+      this.outbound.enqueue(this as Connection, frameText(text), 'reply');
+      return;
+    }
     this.socket.send(text);
     this.onTextSent?.(this as Connection, text);
   }
 
   close(code: number, reason: string): void {
+    this.outbound?.flushNow(this as Connection);
     if (this.socket.readyState === 0 || this.socket.readyState === 1) this.socket.close(code, closeReason(reason));
   }
 }

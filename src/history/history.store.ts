@@ -1,4 +1,5 @@
 import type { StreamPosition } from '../broadcast/envelope.js';
+import type { HeraldSettings } from '../config/herald-config.js';
 
 /** One channel message as kept for recovery: what a subscriber needs to receive it again. */
 export interface HistoryEntry {
@@ -20,6 +21,22 @@ export interface HistoryLimits {
   size: number;
   /** Seconds an entry stays replayable; 0 = positions only. */
   ttlSeconds: number;
+}
+
+/** Node-wide bounds of what history may hold (HERALD_HISTORY_APP_BYTES, _NODE_BYTES, _MAX_CHANNELS). */
+export interface HistoryBudgets {
+  /** Entry bytes (as sent: the entry's JSON text) one app may keep; its oldest entries go first. */
+  appBytes: number;
+  /** Entry bytes all apps together may keep; the oldest entries go first. */
+  nodeBytes: number;
+  /** Channels with a stream; the least recently used one is forgotten first. */
+  maxChannels: number;
+}
+
+export const DEFAULT_HISTORY_BUDGETS: HistoryBudgets = { appBytes: 64 * 1024 * 1024, nodeBytes: 256 * 1024 * 1024, maxChannels: 100_000 };
+
+export function historyBudgets(settings: Pick<HeraldSettings, 'historyAppBytes' | 'historyNodeBytes' | 'historyMaxChannels'>): HistoryBudgets {
+  return { appBytes: settings.historyAppBytes, nodeBytes: settings.historyNodeBytes, maxChannels: settings.historyMaxChannels };
 }
 
 /** Answer to a recovery request. */
@@ -44,6 +61,10 @@ export interface HistoryRead {
  *   ahead of the stream, or entries in between have been trimmed (size) or expired (TTL).
  * - `position` returns the current top (offset 0 for a stream with no message yet), creating the
  *   stream's epoch if needed so that later appends continue it.
+ * - Entries are kept as the text that was sent (JSON), within HistoryBudgets where the store holds
+ *   them in this process (memory: per app, per node, channel count); a broker-backed store bounds
+ *   what it keeps in the broker (Redis: per channel by the app budget; JetStream: the stream's
+ *   max_bytes by the node budget). An entry dropped by a budget makes a recovery reaching it `recovered:false`.
  */
 export interface HistoryStore {
   append(tenant: string, channel: string, entry: Omit<HistoryEntry, 'offset'>, limits: HistoryLimits): Promise<StreamPosition>;

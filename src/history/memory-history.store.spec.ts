@@ -33,4 +33,35 @@ describe('MemoryHistoryStore', () => {
     expect(after.epoch).not.toBe(before.epoch);
     expect((await restarted.since('t', 'news', before)).recovered).toBe(false);
   });
+
+  it("drops an app's oldest entries beyond its byte budget without touching another app's", async () => {
+    const bounded = new MemoryHistoryStore({ appBytes: 4096, nodeBytes: 1 << 20 });
+    const pad = (n: number) => ({ ...entry(n), data: { n, pad: 'x'.repeat(900) } });
+    const quiet = await bounded.position('quiet', 'news');
+    await bounded.append('quiet', 'news', pad(1), { size: 100, ttlSeconds: 60 });
+    const loud = await bounded.position('loud', 'amp:0');
+    for (let n = 0; n < 50; n++) await bounded.append('loud', `amp:${n}`, pad(n), { size: 100, ttlSeconds: 60 });
+    expect(bounded.bytes('loud')).toBeLessThanOrEqual(4096);
+    expect(bounded.bytes()).toBe(bounded.bytes('loud') + bounded.bytes('quiet'));
+    expect((await bounded.since('loud', 'amp:0', loud)).recovered).toBe(false);
+    expect((await bounded.since('quiet', 'news', quiet)).entries.map((e) => e.id)).toEqual(['m1']);
+  });
+
+  it('keeps all apps together within the node byte budget', async () => {
+    const bounded = new MemoryHistoryStore({ appBytes: 1 << 20, nodeBytes: 8192 });
+    for (let n = 0; n < 40; n++) await bounded.append(`app${n % 4}`, `c${n}`, { ...entry(n), data: { pad: 'y'.repeat(900) } }, { size: 100, ttlSeconds: 60 });
+    expect(bounded.bytes()).toBeLessThanOrEqual(8192);
+    expect(bounded.bytes()).toBeGreaterThan(4096);
+  });
+
+  it('forgets the least recently used stream beyond the channel count (a new epoch when it comes back)', async () => {
+    const bounded = new MemoryHistoryStore({ maxChannels: 2 });
+    const first = await bounded.append('t', 'a', entry(1), limits);
+    await bounded.append('t', 'b', entry(2), limits);
+    await bounded.append('t', 'a', entry(3), limits); // a is now the most recently used
+    await bounded.append('t', 'c', entry(4), limits); // forgets b
+    expect(bounded.size).toBe(2);
+    expect((await bounded.since('t', 'a', first)).entries.map((e) => e.id)).toEqual(['m3']);
+    expect((await bounded.position('t', 'b')).offset).toBe(0);
+  });
 });

@@ -3,9 +3,11 @@ import type { StreamPosition } from '../broadcast/envelope.js';
 import { ChannelAuthorizer } from '../channels/channel-authorizer.service.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import { ConflictError, PermissionDeniedError } from '../errors/app.errors.js';
-import type { HistoryEntry, HistoryStore } from '../history/history.store.js';
+import type { Connection } from '../connections/connection.js';
+import { frameText } from '../delivery/ws-frame.js';
+import type { HistoryStore } from '../history/history.store.js';
 import { HISTORY_STORE } from '../history/history.tokens.js';
-import { messageOf, type ChannelMessage, type RpcCodec } from './rpc.codec.js';
+import { messageOf, type ChannelFrameParts, type RpcCodec } from './rpc.codec.js';
 import { RpcUnauthenticatedError } from './rpc.errors.js';
 import { channelParam, parseParams, subscribeParams, unsubscribeParams } from './rpc.params.js';
 import type { RpcConnection, RpcSubscription } from './rpc.session.js';
@@ -75,13 +77,21 @@ export class RpcSubscriptions {
   private async read(connection: RpcConnection, channel: string, subscription: RpcSubscription, since: StreamPosition | undefined): Promise<RpcOutcome> {
     const session = connection.session;
     let position: StreamPosition;
-    let replay: HistoryEntry[] = [];
+    let replay: ChannelFrameParts[] = [];
     let recovered: boolean | undefined;
     try {
       if (since) {
         const read = await this.history.since(session.app.id, channel, since);
         ({ position, recovered } = read);
-        replay = read.entries;
+        if (recovered) {
+          const codec = connection.codec as RpcCodec;
+          replay = read.entries.map((entry) => codec.channelParts({ ...entry, epoch: position.epoch }));
+          // A replay that does not fit the connection's replay budget is not sent: the protocol's answer is recovered:false.
+          if (!this.admits(connection, replay)) {
+            replay = [];
+            recovered = false;
+          }
+        }
       } else {
         position = await this.history.position(session.app.id, channel);
       }
@@ -99,6 +109,15 @@ export class RpcSubscriptions {
     return { result, afterReply: () => this.goLive(connection, channel, subscription, replay, recovered === true ? position : undefined) };
   }
 
+  /** Bytes a replay puts in the outbox (frames with a seq of up to 10 digits) against the connection's replay budget. */
+  private admits(connection: RpcConnection, replay: ChannelFrameParts[]): boolean {
+    const outbound = connection.outbound;
+    if (!outbound || replay.length === 0) return true;
+    let bytes = 0;
+    for (const parts of replay) bytes += Buffer.byteLength(parts.head) + Buffer.byteLength(parts.tail) + 24;
+    return outbound.admitsReplay(connection as Connection, bytes);
+  }
+
   unsubscribe(connection: RpcConnection, params: unknown): RpcOutcome {
     const session = connection.session;
     const { channel: rawChannel } = parseParams(unsubscribeParams, params);
@@ -108,24 +127,34 @@ export class RpcSubscriptions {
     return { result: { success: true } };
   }
 
-  /** Replay, then the messages queued during the read, then live delivery through the SocketWriter. */
-  private goLive(connection: RpcConnection, channel: string, subscription: RpcSubscription, replay: HistoryEntry[], replayedUpTo?: StreamPosition): void {
+  /** Replay, then the messages queued during the read, then live delivery; all through the SocketWriter, in order. */
+  private goLive(connection: RpcConnection, channel: string, subscription: RpcSubscription, replay: ChannelFrameParts[], replayedUpTo?: StreamPosition): void {
     if (connection.session.subscriptions.get(channel) !== subscription) return;
     const codec = connection.codec as RpcCodec;
-    for (const entry of replay) this.send(connection, codec, subscription, { ...entry, epoch: replayedUpTo?.epoch });
+    for (const parts of replay) this.send(connection, parts.head + ++subscription.seq + parts.tail, true);
     const pending = subscription.pending ?? [];
     subscription.pending = null;
+    // Live messages dropped from a full pending queue keep their numbers: the client sees the gap.
+    subscription.seq += subscription.pendingSkipped ?? 0;
+    subscription.pendingSkipped = undefined;
     if (replayedUpTo) subscription.replayedUpTo = replayedUpTo;
     for (const envelope of pending) {
       const position = envelope.position;
       if (replayedUpTo && position && position.epoch === replayedUpTo.epoch && position.offset <= replayedUpTo.offset) continue;
-      this.send(connection, codec, subscription, messageOf(envelope, channel));
+      const parts = codec.channelParts(messageOf(envelope, channel));
+      this.send(connection, parts.head + ++subscription.seq + parts.tail, false);
     }
   }
 
-  private send(connection: RpcConnection, codec: RpcCodec, subscription: RpcSubscription, message: ChannelMessage): void {
-    const parts = codec.channelParts(message);
-    connection.sendText(parts.head + ++subscription.seq + parts.tail);
+  private send(connection: RpcConnection, text: string, replay: boolean): void {
+    const outbound = connection.outbound;
+    if (!outbound) {
+      connection.sendText(text);
+      return;
+    }
+    if (!connection.isOpen) return;
+    const frame = frameText(text);
+    outbound.enqueue(connection as Connection, frame, replay ? 'replay' : 'data');
   }
 
   private drop(connection: RpcConnection, channel: string, subscription: RpcSubscription): void {

@@ -3,7 +3,7 @@ import type { Envelope } from '../broadcast/envelope.js';
 import type { Connection } from '../connections/connection.js';
 import type { ProtocolName } from '../connections/identity.js';
 import type { RpcFault } from './rpc.errors.js';
-import { rpcSession } from './rpc.session.js';
+import { queuePending, rpcSession } from './rpc.session.js';
 
 /** A request id as it goes back on the wire; `null` when it could not be read. */
 export type RpcId = number | string | null;
@@ -55,7 +55,7 @@ class ChannelFrame implements PersonalizedFrame {
     const subscription = rpcSession(connection).subscriptions.get(this.channel);
     if (subscription === undefined) return null;
     if (subscription.pending !== null) {
-      subscription.pending.push(this.envelope);
+      queuePending(subscription, subscription.pending, this.envelope);
       return null;
     }
     const replayed = subscription.replayedUpTo;

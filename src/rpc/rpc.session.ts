@@ -13,8 +13,22 @@ export interface RpcSubscription {
    * so they follow the reply and the replay; null once the subscription is live.
    */
   pending: Envelope[] | null;
+  /** Live messages dropped from a full `pending` (oldest first); their `seq` numbers are skipped, so the client sees the gap. */
+  pendingSkipped?: number;
   /** After a recovery: live messages at or below this position were replayed already and are skipped. */
   replayedUpTo?: StreamPosition;
+}
+
+/** Live messages one subscription may queue while its history read is in flight; older ones are skipped (a `seq` gap). */
+export const RPC_PENDING_LIMIT = 128;
+
+/** Queues a live message behind a subscription's history read, within RPC_PENDING_LIMIT. */
+export function queuePending(subscription: RpcSubscription, pending: Envelope[], envelope: Envelope): void {
+  if (pending.length >= RPC_PENDING_LIMIT) {
+    pending.shift();
+    subscription.pendingSkipped = (subscription.pendingSkipped ?? 0) + 1;
+  }
+  pending.push(envelope);
 }
 
 /** Protocol state of a `/ws/rpc` or `/ws/jsonrpc` connection. */

@@ -156,7 +156,8 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
     const size = Math.max(1, ...apps.map((app) => app.historySize));
     const ttl = Math.max(POSITION_TTL_SECONDS, ...apps.map((app) => app.historyTtlSeconds));
     // One slot more than the largest history: the offset-0 marker of a fresh channel.
-    const limits = { max_msgs_per_subject: size + 1, max_age: nanos(ttl * 1000) };
+    // max_bytes: the node history budget bounds the whole (memory) stream; the oldest messages go first.
+    const limits = { max_msgs_per_subject: size + 1, max_age: nanos(ttl * 1000), max_bytes: this.config.historyNodeBytes };
     try {
       await jsm.streams.add({ name: this.stream, subjects: [`${this.config.clusterPrefix}.h.>`], storage: StorageType.Memory, ...limits });
     } catch (error) {

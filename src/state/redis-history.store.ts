@@ -3,6 +3,7 @@ import type { StreamPosition } from '../broadcast/envelope.js';
 import { tenantToken } from '../cluster/envelope.wire.js';
 import { RedisClients } from '../cluster/redis.clients.js';
 import { randomId } from '../common/ids.js';
+import { HeraldConfig } from '../config/herald-config.js';
 import type { HistoryEntry, HistoryLimits, HistoryRead, HistoryStore } from '../history/history.store.js';
 
 /** How long an idle stream's position outlives its entries (as the in-memory store). */
@@ -13,24 +14,42 @@ const META_TTL_MIN_SECONDS = 3600;
  * sorted set of entries scored by offset, each member `<expiresAtMs>|<offset>|<json>`. The offset is
  * assigned by HINCRBY inside the script, so any number of nodes append to one stream in one order.
  * A stream whose meta key is gone (evicted, flushed, expired) restarts at 1 with a new epoch, and its
- * old entries are dropped with it, so `(offset, epoch)` always names one message.
+ * old entries are dropped with it, so `(offset, epoch)` always names one message. The entries live in
+ * Redis as the JSON text that was sent; one channel holds at most `historyAppBytes` of them.
  */
 
-/** KEYS meta, entries; ARGV new epoch, size, ttl s, meta ttl s, expiresAt ms, json → {offset, epoch}. */
+/**
+ * KEYS meta, entries; ARGV new epoch, size, ttl s, meta ttl s, expiresAt ms, json, byte cap → {offset, epoch}.
+ * The meta hash keeps `b`, the bytes of the channel's members: trimmed by count, then oldest first
+ * while over the byte cap (the app's history budget: one channel never holds more).
+ */
 const APPEND = `local epoch = redis.call('HGET', KEYS[1], 'e')
 if not epoch then
   epoch = ARGV[1]
   redis.call('HSET', KEYS[1], 'e', epoch)
   redis.call('DEL', KEYS[2])
 end
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[1], 'b', 0) end
 local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)
-local size, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
+local size, ttl, cap = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[7])
 if size > 0 and ttl > 0 then
-  redis.call('ZADD', KEYS[2], offset, ARGV[5] .. '|' .. offset .. '|' .. ARGV[6])
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(size + 1))
+  local member = ARGV[5] .. '|' .. offset .. '|' .. ARGV[6]
+  redis.call('ZADD', KEYS[2], offset, member)
+  local bytes = redis.call('HINCRBY', KEYS[1], 'b', #member)
+  local over = redis.call('ZCARD', KEYS[2]) - size
+  if over > 0 then
+    for _, old in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do bytes = redis.call('HINCRBY', KEYS[1], 'b', -#old) end
+    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, over - 1)
+  end
+  while bytes > cap do
+    local popped = redis.call('ZPOPMIN', KEYS[2])
+    if not popped[1] then break end
+    bytes = redis.call('HINCRBY', KEYS[1], 'b', -#popped[1])
+  end
   redis.call('EXPIRE', KEYS[2], ttl)
 else
   redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'b', 0)
 end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return {offset, epoch}`;
@@ -52,13 +71,16 @@ return out`;
 
 @Injectable()
 export class RedisHistoryStore implements HistoryStore {
-  constructor(private readonly clients: RedisClients) {}
+  constructor(
+    private readonly clients: RedisClients,
+    private readonly config: HeraldConfig,
+  ) {}
 
   async append(tenant: string, channel: string, entry: Omit<HistoryEntry, 'offset'>, limits: HistoryLimits): Promise<StreamPosition> {
     const metaTtl = Math.max(limits.ttlSeconds, META_TTL_MIN_SECONDS);
     const expiresAt = Date.now() + limits.ttlSeconds * 1000;
     const [offset, epoch] = (await this.clients.run((redis) =>
-      redis.eval(APPEND, 2, ...this.keys(tenant, channel), randomId(8), limits.size, limits.ttlSeconds, metaTtl, expiresAt, JSON.stringify(entry)),
+      redis.eval(APPEND, 2, ...this.keys(tenant, channel), randomId(8), limits.size, limits.ttlSeconds, metaTtl, expiresAt, JSON.stringify(entry), this.config.historyAppBytes),
     )) as [number, string];
     return { offset: Number(offset), epoch };
   }
