@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { DEFAULT_MAX_JSON_DEPTH } from '../common/json.js';
 import { ConfigInvalidError } from './config.errors.js';
 import { appSchema, settingsFileSchema, type SettingsFile } from './config.schema.js';
 import type { AppConfig, HeraldSettings } from './herald-config.js';
@@ -31,6 +32,7 @@ const DEFAULTS = {
   socketHighWaterMark: 1024 * 1024,
   maxFrameBytes: 64 * 1024,
   maxBodyBytes: 64 * 1024,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
   tenantBufferSize: 128,
   revocationTtlSeconds: 86_400,
   authTimeoutMs: 30_000,
@@ -62,6 +64,7 @@ const ENV_KEYS = {
   HERALD_SOCKET_HIGH_WATER_MARK: ['socketHighWaterMark', 'int'],
   HERALD_MAX_FRAME_BYTES: ['maxFrameBytes', 'int'],
   HERALD_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
+  HERALD_MAX_JSON_DEPTH: ['maxJsonDepth', 'int'],
   HERALD_TENANT_BUFFER_SIZE: ['tenantBufferSize', 'int'],
   HERALD_REVOCATION_TTL_SECONDS: ['revocationTtlSeconds', 'int'],
   HERALD_AUTH_TIMEOUT_MS: ['authTimeoutMs', 'int'],

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MAX_JSON_DEPTH_SETTING } from '../common/json.js';
 
 const count = z.number().int().min(-1);
 
@@ -77,6 +78,7 @@ export const settingsFileSchema = z
     socketHighWaterMark: z.number().int().min(1024).optional(),
     maxFrameBytes: z.number().int().min(256).optional(),
     maxBodyBytes: z.number().int().min(256).optional(),
+    maxJsonDepth: z.number().int().min(8).max(MAX_JSON_DEPTH_SETTING).optional(),
     tenantBufferSize: z.number().int().min(1).optional(),
     revocationTtlSeconds: z.number().int().positive().optional(),
     authTimeoutMs: z.number().int().positive().optional(),

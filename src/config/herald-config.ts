@@ -75,6 +75,8 @@ export interface HeraldSettings {
   maxFrameBytes: number;
   /** Largest REST body; bigger answers 413. Default 64 KiB. */
   maxBodyBytes: number;
+  /** Deepest array/object nesting of any JSON frame or body (the whole document); deeper gets the protocol's error. Default 64, at most 1 000. */
+  maxJsonDepth: number;
   /** Envelopes kept per tenant in the BroadcastService ring. Default 128. */
   tenantBufferSize: number;
   /** How long a revocation keeps blocking older tokens (the longest token lifetime). Default 86 400. */
@@ -125,6 +127,7 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract socketHighWaterMark: number;
   abstract maxFrameBytes: number;
   abstract maxBodyBytes: number;
+  abstract maxJsonDepth: number;
   abstract tenantBufferSize: number;
   abstract revocationTtlSeconds: number;
   abstract authTimeoutMs: number;
