@@ -13,8 +13,10 @@ export const DEFAULT_MAX_JSON_DEPTH = 64;
 /** Upper bound of the setting: far below the ~4,500 levels where `JSON.stringify` overflows. */
 export const MAX_JSON_DEPTH_SETTING = 1_000;
 /**
- * Bound for payloads written by Herald nodes (Redis/NATS envelopes, state, history): whatever an entry
- * point accepted, plus the few levels the wire format wraps around it, whatever the peer's setting.
+ * Bound for payloads written by Herald nodes (Redis/NATS envelopes, state, history) and for strings
+ * signed with the app's secret (Pusher `channel_data`, `user_data`): whatever an entry point accepted,
+ * plus the few levels a wire format wraps around it, whatever the peer's setting. A safety bound (far
+ * below the stack overflow), not a policy.
  */
 export const PEER_MAX_JSON_DEPTH = MAX_JSON_DEPTH_SETTING + 8;
 
@@ -129,4 +131,21 @@ function scalarsOf(text: string): { scalars?: Record<string, string | number | b
     if (member === null || typeof member === 'string' || typeof member === 'number' || typeof member === 'boolean') scalars[key] = member;
   }
   return { scalars };
+}
+
+/**
+ * Whether an already-parsed value nests deeper than `maxDepth`: an explicit-stack walk (no recursion),
+ * for bodies that arrive parsed without their text. Stops at the first level past the bound.
+ */
+export function valueExceedsJsonDepth(value: unknown, maxDepth: number): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (typeof item.value !== 'object' || item.value === null) continue;
+    const depth = item.depth + 1;
+    if (depth > maxDepth) return true;
+    for (const member of Array.isArray(item.value) ? item.value : Object.values(item.value)) {
+      if (typeof member === 'object' && member !== null) stack.push({ value: member, depth });
+    }
+  }
+  return false;
 }
