@@ -57,15 +57,39 @@ const CLOSE_BRACE = 0x7d;
  * safe (the parser rejects such text anyway).
  */
 export function exceedsJsonDepth(text: string | Uint8Array, maxDepth: number): boolean {
+  return typeof text === 'string' ? textExceeds(text, maxDepth) : bytesExceed(text, maxDepth);
+}
+
+// Two copies of one loop (string units, bytes): a shared accessor closure made the scan 3x slower.
+function textExceeds(text: string, maxDepth: number): boolean {
   const length = text.length;
-  const at: (index: number) => number = typeof text === 'string' ? (index) => text.charCodeAt(index) : (index) => text[index];
   let depth = 0;
   for (let index = 0; index < length; index++) {
-    const code = at(index);
+    const code = text.charCodeAt(index);
     if (code === QUOTE) {
       // Skip the string: a backslash escapes the next unit (for \uXXXX the hex digits are harmless).
       for (index++; index < length; index++) {
-        const inner = at(index);
+        const inner = text.charCodeAt(index);
+        if (inner === BACKSLASH) index++;
+        else if (inner === QUOTE) break;
+      }
+    } else if (code === OPEN_BRACKET || code === OPEN_BRACE) {
+      if (++depth > maxDepth) return true;
+    } else if ((code === CLOSE_BRACKET || code === CLOSE_BRACE) && depth > 0) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+function bytesExceed(bytes: Uint8Array, maxDepth: number): boolean {
+  const length = bytes.length;
+  let depth = 0;
+  for (let index = 0; index < length; index++) {
+    const code = bytes[index];
+    if (code === QUOTE) {
+      for (index++; index < length; index++) {
+        const inner = bytes[index];
         if (inner === BACKSLASH) index++;
         else if (inner === QUOTE) break;
       }
