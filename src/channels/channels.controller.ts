@@ -14,6 +14,7 @@ import {
   type SchemaObject,
 } from '@nestjs/swagger';
 import { AuthGuard, CurrentApp } from '../auth/auth.guard.js';
+import { JsonDepthGuard } from '../common/json-depth.guard.js';
 import { parseInput } from '../common/validation.js';
 import type { AppConfig } from '../config/herald-config.js';
 import { ERROR_BODY, RATE_LIMIT_HEADERS, openApiSchema } from '../docs/openapi-schemas.js';
@@ -41,7 +42,7 @@ const PUBLISHED: SchemaObject = { type: 'object', required: ['id', 'createTime']
 @ApiUnauthorizedResponse({ description: 'Missing or unknown API key', schema: ERROR_BODY })
 @ApiTooManyRequestsResponse({ description: "Over a rate limit (per client IP, or the app's `maxBackendEventsPerSecond`)", schema: ERROR_BODY, headers: RATE_LIMIT_HEADERS })
 @Controller('api')
-@UseGuards(AuthGuard)
+@UseGuards(AuthGuard, JsonDepthGuard)
 export class ChannelsController {
   constructor(
     private readonly publisher: ChannelPublisher,

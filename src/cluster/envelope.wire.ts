@@ -1,4 +1,5 @@
 import type { Envelope, IdentityFilter, Target } from '../broadcast/envelope.js';
+import { isRecord, parsePeerJson } from '../common/json.js';
 
 /**
  * The cluster wire format of an envelope: its JSON. A `predicate` target never gets here
@@ -13,10 +14,6 @@ export function serializeEnvelope(envelope: Envelope): string {
 
 const TARGET_KINDS = new Set(['tenant', 'users', 'session', 'token', 'connections', 'channel', 'filter']);
 const ORIGINS = new Set(['rest', 'pusher-api', 'client', 'internal']);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
@@ -50,12 +47,8 @@ function parseTarget(raw: unknown): Target | undefined {
  * `data` stays opaque, as everywhere in the core.
  */
 export function parseEnvelope(text: string): Envelope | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  // Depth-bounded: `data` is stringified again for every protocol, so a peer's nesting is bounded too.
+  const raw = parsePeerJson(text);
   if (!isRecord(raw)) return undefined;
   const { id, tenant, event, createTime, publishedAt, origin } = raw;
   if (typeof id !== 'string' || typeof tenant !== 'string' || typeof event !== 'string') return undefined;

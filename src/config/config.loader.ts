@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import type { z } from 'zod';
+import { DEFAULT_MAX_JSON_DEPTH } from '../common/json.js';
 import { ConfigInvalidError } from './config.errors.js';
 import { appSchema, settingsFileSchema, type SettingsFile } from './config.schema.js';
 import type { AppConfig, HeraldSettings } from './herald-config.js';
@@ -39,6 +40,7 @@ const DEFAULTS = {
   eventLoopMonitor: true,
   maxFrameBytes: 64 * 1024,
   maxBodyBytes: 64 * 1024,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
   tenantBufferSize: 128,
   revocationTtlSeconds: 86_400,
   maxTokenLifetimeSeconds: 86_400,
@@ -82,6 +84,7 @@ const ENV_KEYS = {
   HERALD_EVENT_LOOP_MONITOR: ['eventLoopMonitor', 'bool'],
   HERALD_MAX_FRAME_BYTES: ['maxFrameBytes', 'int'],
   HERALD_MAX_BODY_BYTES: ['maxBodyBytes', 'int'],
+  HERALD_MAX_JSON_DEPTH: ['maxJsonDepth', 'int'],
   HERALD_TENANT_BUFFER_SIZE: ['tenantBufferSize', 'int'],
   HERALD_REVOCATION_TTL_SECONDS: ['revocationTtlSeconds', 'int'],
   HERALD_MAX_TOKEN_LIFETIME_SECONDS: ['maxTokenLifetimeSeconds', 'int'],

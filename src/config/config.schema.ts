@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MAX_JSON_DEPTH_SETTING } from '../common/json.js';
 
 const count = z.number().int().min(-1);
 
@@ -84,6 +85,7 @@ export const settingsFileSchema = z
     eventLoopMonitor: z.boolean().optional(),
     maxFrameBytes: z.number().int().min(256).optional(),
     maxBodyBytes: z.number().int().min(256).optional(),
+    maxJsonDepth: z.number().int().min(8).max(MAX_JSON_DEPTH_SETTING).optional(),
     tenantBufferSize: z.number().int().min(1).optional(),
     revocationTtlSeconds: z.number().int().positive().optional(),
     maxTokenLifetimeSeconds: z.number().int().positive().optional(),

@@ -89,6 +89,8 @@ export interface HeraldSettings {
   maxFrameBytes: number;
   /** Largest REST body; bigger answers 413. Default 64 KiB. */
   maxBodyBytes: number;
+  /** Deepest array/object nesting of any JSON frame or body (the whole document); deeper gets the protocol's error. Default 64, at most 1 000. */
+  maxJsonDepth: number;
   /** Envelopes kept per tenant in the BroadcastService ring. Default 128. */
   tenantBufferSize: number;
   /**
@@ -171,6 +173,7 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract eventLoopMonitor: boolean;
   abstract maxFrameBytes: number;
   abstract maxBodyBytes: number;
+  abstract maxJsonDepth: number;
   abstract tenantBufferSize: number;
   abstract revocationTtlSeconds: number;
   abstract maxTokenLifetimeSeconds: number;

@@ -15,6 +15,7 @@ import {
 } from '@nestjs/swagger';
 import { AuthGuard, CurrentApp } from '../auth/auth.guard.js';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
+import { JsonDepthGuard } from '../common/json-depth.guard.js';
 import { parseInput } from '../common/validation.js';
 import type { AppConfig } from '../config/herald-config.js';
 import { CLUSTER_STATS, type ClusterStats } from '../cluster/cluster-stats.js';
@@ -29,7 +30,7 @@ import { sendMessageSchema, targetOf } from './messages.dto.js';
 @ApiUnauthorizedResponse({ description: 'Missing or unknown API key', schema: ERROR_BODY })
 @ApiTooManyRequestsResponse({ description: 'Over a rate limit (per client IP, or the app\'s `maxBackendEventsPerSecond`)', schema: ERROR_BODY, headers: RATE_LIMIT_HEADERS })
 @Controller('api')
-@UseGuards(AuthGuard)
+@UseGuards(AuthGuard, JsonDepthGuard)
 export class MessagesController {
   constructor(
     private readonly broadcast: BroadcastService,

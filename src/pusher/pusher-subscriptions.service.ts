@@ -11,6 +11,7 @@ import type { ChannelCache } from './state/channel-cache.js';
 import type { PresenceMember, PresenceStore } from './state/presence.store.js';
 import { CHANNEL_CACHE, PRESENCE_STORE } from './state/pusher-state.tokens.js';
 import { dictionary } from '../common/dictionary.js';
+import { PEER_MAX_JSON_DEPTH, parseJson } from '../common/json.js';
 
 /** A subscription refused with soketi's channel-scoped error (the socket stays open). */
 class SubscriptionRefused extends Error {
@@ -162,13 +163,9 @@ export class PusherSubscriptions {
     if (Buffer.byteLength(signed) > app.maxPresenceMemberSizeInKb * 1024) {
       throw new SubscriptionRefused('LimitReached', `Presence member data is larger than ${app.maxPresenceMemberSizeInKb} KB`, 4301);
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(signed);
-    } catch {
-      throw new SubscriptionRefused('AuthError', 'channel_data is not valid JSON', 401);
-    }
-    const fields = record(parsed);
+    const json = parseJson(signed, { maxDepth: PEER_MAX_JSON_DEPTH });
+    if (!json.ok) throw new SubscriptionRefused('AuthError', `channel_data is ${json.problem === 'too_deep' ? json.message : 'not valid JSON'}`, 401);
+    const fields = record(json.value);
     const userId = fields.user_id;
     if (!((typeof userId === 'string' && userId !== '') || typeof userId === 'number')) {
       throw new SubscriptionRefused('AuthError', 'channel_data.user_id must be a non-empty string or a number', 401);

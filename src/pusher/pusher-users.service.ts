@@ -9,6 +9,7 @@ import { userStringToSign, verifyClientAuth } from './pusher-signature.js';
 import { clearAuthTimer, isPusherConnection, type PusherConnection } from './pusher-session.js';
 import type { OnlineUsers } from './state/online-users.js';
 import { ONLINE_USERS } from './state/pusher-state.tokens.js';
+import { PEER_MAX_JSON_DEPTH, parseJson } from '../common/json.js';
 
 /** Control envelope event: close every Pusher connection signed in as `data.userId` (all nodes act on it). */
 export const TERMINATE_USER_EVENT = 'pusher_internal:terminate_user';
@@ -61,13 +62,12 @@ export class PusherUsers implements OnModuleInit, OnModuleDestroy {
       connection.sendText(errorFrame(`Invalid signin signature: expected HMAC-SHA256 of "${connection.id}::user::<user_data>"`, PusherCode.Unauthorized));
       return;
     }
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = record(JSON.parse(userData));
-    } catch {
-      connection.sendText(errorFrame('user_data is not valid JSON', PusherCode.Unauthorized));
+    const json = parseJson(userData, { maxDepth: PEER_MAX_JSON_DEPTH });
+    if (!json.ok) {
+      connection.sendText(errorFrame(`user_data is ${json.problem === 'too_deep' ? json.message : 'not valid JSON'}`, PusherCode.Unauthorized));
       return;
     }
+    const parsed = record(json.value);
     const id = parsed.id;
     if (typeof id !== 'string' || id === '') {
       connection.sendText(errorFrame('user_data.id must be a non-empty string', PusherCode.Unauthorized));

@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { PersonalizedFrame, ProtocolCodec, RestartSignal } from '../broadcast/codec.js';
 import type { Envelope } from '../broadcast/envelope.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../common/json.js';
+import { HeraldConfig } from '../config/herald-config.js';
 import type { Connection } from '../connections/connection.js';
 import { SERVER_TO_USER_PREFIX, WATCHLIST_PREFIX } from '../channels/channel-name.js';
-import { dataLiteral, errorFrame, PusherCode, pusherFrame } from './pusher.frames.js';
+import { dataLiteral, errorFrame, parseInbound, PusherCode, pusherFrame, type PusherInboundParse } from './pusher.frames.js';
 
 /**
  * Renders user-addressed envelopes on each recipient's own `#server-to-user-<id>` channel, where
@@ -52,6 +54,17 @@ export class PusherCodec implements ProtocolCodec {
     reason: 'Server is restarting',
     notice: errorFrame('Server is restarting, reconnect', PusherCode.Restart),
   };
+  /** `HERALD_MAX_JSON_DEPTH`: deeper frames get `pusher:error` before anything could stringify them. */
+  private readonly maxJsonDepth: number;
+
+  constructor(@Optional() config?: HeraldConfig) {
+    this.maxJsonDepth = config?.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  }
+
+  /** Narrows an inbound frame (see `parseInbound`). */
+  parse(raw: string): PusherInboundParse {
+    return parseInbound(raw, this.maxJsonDepth);
+  }
 
   encode(envelope: Envelope): string | PersonalizedFrame | null {
     const target = envelope.target;

@@ -1,3 +1,5 @@
+import { isRecord, parseJson } from '../common/json.js';
+
 /**
  * Pusher protocol v7 wire contract. Server→client `data` is a JSON-encoded string (double encoding),
  * except `pusher:error` and `pusher:subscription_error` whose `data` is an object (as Pusher's docs and
@@ -44,27 +46,23 @@ export interface PusherInbound {
 
 export type PusherInboundParse = { ok: true; frame: PusherInbound } | { ok: false; message: string };
 
-export function parseInbound(raw: string): PusherInboundParse {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return { ok: false, message: 'Invalid JSON' };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+/** Narrows an inbound frame; `maxDepth` bounds the nesting of the frame and of string `data` alike. */
+export function parseInbound(raw: string, maxDepth: number): PusherInboundParse {
+  const parsed = parseJson(raw, { maxDepth });
+  if (!parsed.ok) return { ok: false, message: parsed.problem === 'invalid' ? 'Invalid JSON' : `Frame ${parsed.message}` };
+  if (!isRecord(parsed.value)) {
     return { ok: false, message: 'A frame must be a JSON object {event, channel?, data?}' };
   }
-  const candidate = value as Record<string, unknown>;
+  const candidate = parsed.value;
   if (typeof candidate.event !== 'string' || candidate.event === '') return { ok: false, message: '"event" must be a non-empty string' };
   if (candidate.channel !== undefined && typeof candidate.channel !== 'string') return { ok: false, message: '"channel" must be a string' };
   let data = candidate.data;
   // Protocol events may double-encode their data; client events are relayed exactly as sent.
   if (typeof data === 'string' && candidate.event.startsWith('pusher:')) {
-    try {
-      data = JSON.parse(data);
-    } catch {
-      // Left as a string; the handler reports the bad shape.
-    }
+    const inner = parseJson(data, { maxDepth });
+    if (inner.ok) data = inner.value;
+    else if (inner.problem === 'too_deep') return { ok: false, message: `"data" ${inner.message}` };
+    // Not JSON: left as a string; the handler reports the bad shape.
   }
   return { ok: true, frame: { event: candidate.event, channel: candidate.channel, data, size: raw.length } };
 }

@@ -135,7 +135,7 @@ export class PusherGateway implements OnGatewayConnection, OnModuleInit, OnModul
       connection.sendText(errorFrame('Binary frames are not supported; send JSON text'));
       return;
     }
-    const parsed = parseInbound(data.toString());
+    const parsed = this.codec.parse(data.toString());
     if (!parsed.ok) {
       connection.sendText(errorFrame(parsed.message));
       return;

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { HeraldConfig } from '../config/herald-config.js';
 import { isPlainObject, RpcCodec, type RpcId, type RpcParse } from './rpc.codec.js';
 import type { RpcFault, RpcFaultKind } from './rpc.errors.js';
 
@@ -52,13 +53,21 @@ export class BroadcasterCodec extends RpcCodec {
   protected readonly notificationPrefix = '{"method":';
   protected readonly nullParams = true;
 
+  constructor(@Optional() config?: HeraldConfig) {
+    super(config);
+  }
+
+  protected replyIdOf(id: unknown): RpcId {
+    return typeof id === 'number' && Number.isSafeInteger(id) && id !== 0 ? id : null;
+  }
+
   parse(text: string): RpcParse {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
+    const parsed = this.parseFrame(text);
+    if (!parsed.ok) {
+      if ('refusal' in parsed) return parsed.refusal;
       return { ok: false, id: null, fault: { kind: 'parse_error', message: 'frame is not valid JSON' } };
     }
+    const value = parsed.value;
     if (Array.isArray(value)) {
       return { ok: false, id: null, fault: { kind: 'invalid_request', message: 'batches are not supported; send one request object per frame' } };
     }

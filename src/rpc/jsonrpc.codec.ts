@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { HeraldConfig } from '../config/herald-config.js';
 import { isPlainObject, RpcCodec, type RpcId, type RpcParse } from './rpc.codec.js';
 import type { RpcFault, RpcFaultKind } from './rpc.errors.js';
 
@@ -46,13 +47,21 @@ export class JsonRpcCodec extends RpcCodec {
   protected readonly notificationPrefix = '{"jsonrpc":"2.0","method":';
   protected readonly nullParams = false;
 
+  constructor(@Optional() config?: HeraldConfig) {
+    super(config);
+  }
+
+  protected replyIdOf(id: unknown): RpcId {
+    return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null;
+  }
+
   parse(text: string): RpcParse {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
+    const parsed = this.parseFrame(text);
+    if (!parsed.ok) {
+      if ('refusal' in parsed) return { ...parsed.refusal, fault: { ...parsed.refusal.fault, message: `Invalid params: ${parsed.refusal.fault.message}` } };
       return { ok: false, id: null, fault: { kind: 'parse_error', message: 'Parse error: frame is not valid JSON' } };
     }
+    const value = parsed.value;
     if (Array.isArray(value)) {
       return { ok: false, id: null, fault: { kind: 'invalid_request', message: 'Invalid Request: batch requests are not supported' } };
     }

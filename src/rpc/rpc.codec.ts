@@ -1,4 +1,6 @@
 import type { PersonalizedFrame, ProtocolCodec, RestartSignal } from '../broadcast/codec.js';
+import { DEFAULT_MAX_JSON_DEPTH, isRecord, parseJson, type JsonParse } from '../common/json.js';
+import type { HeraldConfig } from '../config/herald-config.js';
 import type { Envelope } from '../broadcast/envelope.js';
 import type { Connection } from '../connections/connection.js';
 import type { ProtocolName } from '../connections/identity.js';
@@ -88,8 +90,27 @@ export abstract class RpcCodec implements ProtocolCodec {
   protected abstract readonly notificationPrefix: string;
   /** Whether `"params":null` is written for a message without data (JSON-RPC omits it). */
   protected abstract readonly nullParams: boolean;
+  /** `HERALD_MAX_JSON_DEPTH`: deeper frames are refused before anything could stringify them. */
+  protected readonly maxJsonDepth: number;
+
+  constructor(config?: HeraldConfig) {
+    this.maxJsonDepth = config?.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  }
 
   abstract parse(text: string): RpcParse;
+
+  /**
+   * The frame's JSON, or the refusal of a frame nested too deep: an `invalid_params` fault (the excess
+   * can only be inside `params`: every other member is a scalar) answered with the request's id.
+   */
+  protected parseFrame(text: string): JsonParse | { ok: false; refusal: Extract<RpcParse, { ok: false }> } {
+    const parsed = parseJson(text, { maxDepth: this.maxJsonDepth });
+    if (parsed.ok || parsed.problem !== 'too_deep') return parsed;
+    return { ok: false, refusal: { ok: false, id: this.replyIdOf(parsed.scalars?.id), fault: { kind: 'invalid_params', message: `frame ${parsed.message}`, field: 'params' } } };
+  }
+
+  /** The id a refusal echoes, when the frame's id was readable and valid for this protocol. */
+  protected abstract replyIdOf(id: unknown): RpcId;
   abstract result(id: RpcId, result: unknown): string;
   abstract error(id: RpcId, fault: RpcFault): string;
 
@@ -156,6 +177,5 @@ export function messageOf(envelope: Envelope, channel: string): ChannelMessage {
   };
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** The shared `isRecord` (common/json.ts), under the name the RPC codecs use. */
+export const isPlainObject = isRecord;

@@ -2,7 +2,8 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { localUserCounts, type ClusterStats, type TenantCounts } from '../cluster/cluster-stats.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import type { ConnectionCounter } from '../pusher/state/connection-counter.js';
-import { isRecord, NatsPeers, type PeerQuery } from './nats-peers.service.js';
+import { isRecord } from '../common/json.js';
+import { NatsPeers, type PeerQuery } from './nats-peers.service.js';
 
 interface StatsAnswer {
   connections: number;

@@ -2,7 +2,8 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type { Subscription } from '@nats-io/nats-core';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { NatsClient } from '../cluster/nats.client.js';
-import { isRecord, NatsPeers, parseJson } from './nats-peers.service.js';
+import { isRecord, parsePeerJson } from '../common/json.js';
+import { NatsPeers } from './nats-peers.service.js';
 
 /**
  * Something a node holds that another node must give back if it dies: a presence member
@@ -80,7 +81,7 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
   heldBy(nodeId: string): Holding[] {
     const out: Holding[] = [];
     for (const key of this.mirror.get(nodeId) ?? []) {
-      const holding = parseHolding(JSON.parse(key));
+      const holding = parseHolding(parsePeerJson(key));
       if (holding) out.push(holding);
     }
     return out;
@@ -105,7 +106,7 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
   }
 
   private onDelta(text: string): void {
-    const delta = parseJson(text);
+    const delta = parsePeerJson(text);
     if (!isRecord(delta) || typeof delta.node !== 'string' || delta.node === this.node.id) return;
     if (delta.op === '=' && Array.isArray(delta.key)) {
       this.mirror.set(delta.node, new Set(delta.key.filter((key): key is string => typeof key === 'string')));

@@ -1,4 +1,5 @@
-import { isRecord, type PeerReply } from './nats-peers.service.js';
+import { isRecord } from '../common/json.js';
+import type { PeerReply } from './nats-peers.service.js';
 import { dictionary } from '../common/dictionary.js';
 
 /** How long a node remembers that a user left a group here (long enough for any concurrent leave elsewhere to ask). */

@@ -6,6 +6,7 @@ import { AppRegistry } from '../config/app-registry.service.js';
 import { HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import { TransportUnavailableError } from '../errors/app.errors.js';
+import { isRecord, parsePeerJson } from '../common/json.js';
 
 /** A question every node answers about its own share of the cluster state (`op` picks the answerer). */
 export interface PeerQuery {
@@ -24,19 +25,6 @@ type PeerListener = (nodeId: string) => void;
 
 /** How long a question waits for the last expected answer. */
 const ASK_TIMEOUT_MS = 1_000;
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A peer's JSON, or undefined when it is not JSON (peers are untrusted input). */
-export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The other nodes of a NATS cluster, which has no shared storage (Sockudo's approach: every node keeps
@@ -78,13 +66,13 @@ export class NatsPeers implements OnModuleInit, OnModuleDestroy {
       this.subscriptions.push(
         connection.subscribe(this.nats.subject('nodes'), {
           callback: (error, message) => {
-            if (!error) this.onAnnouncement(parseJson(message.string()));
+            if (!error) this.onAnnouncement(parsePeerJson(message.string()));
           },
         }),
         connection.subscribe(this.nats.subject('state'), {
           callback: (error, message) => {
             if (error || this.leaving) return;
-            const query = parseJson(message.string());
+            const query = parsePeerJson(message.string());
             if (!isRecord(query) || typeof query.op !== 'string') return;
             const answerer = this.answerers.get(query.op);
             if (!answerer) return;
@@ -169,7 +157,7 @@ export class NatsPeers implements OnModuleInit, OnModuleDestroy {
       // `from` tells the answerer who asks (decision questions are remembered per asker).
       const iterator = await connection.requestMany(this.nats.subject('state'), JSON.stringify({ ...query, from: this.node.id }), options);
       for await (const message of iterator) {
-        const reply = parseJson(message.string());
+        const reply = parsePeerJson(message.string());
         if (!isRecord(reply) || typeof reply.node !== 'string' || seen.has(reply.node)) continue;
         if (!discover && !this.peers.has(reply.node)) continue;
         seen.add(reply.node);

@@ -6,7 +6,8 @@ import type { OnlineUsers } from '../pusher/state/online-users.js';
 import type { PresenceJoinResult, PresenceMember, PresenceStore } from '../pusher/state/presence.store.js';
 import { NatsHoldings } from './nats-holdings.service.js';
 import { AnswerLog, decideFirst, decideLast, NatsMembershipBook, parseGroupAnswers, type PeerGroup } from './nats-membership-book.js';
-import { isRecord, NatsPeers, type PeerQuery } from './nats-peers.service.js';
+import { isRecord } from '../common/json.js';
+import { NatsPeers, type PeerQuery } from './nats-peers.service.js';
 import { dictionary } from '../common/dictionary.js';
 
 /*

@@ -7,6 +7,7 @@ import { watchlistData } from '../pusher/pusher.frames.js';
 import { WebhookService } from '../webhooks/webhook.service.js';
 import { RedisNodeMembership } from './redis-node-membership.service.js';
 import { ONLINE_REMOVE, PRESENCE_LEAVE, RedisStateKeys } from './redis-pusher-state.js';
+import { parsePeerJson } from '../common/json.js';
 
 /** KEYS global occupancy; ARGV channel, count → 1 when the channel became vacant. */
 const RELEASE_OCCUPANCY = `local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -tonumber(ARGV[2]))
@@ -14,7 +15,7 @@ if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]); return 1 end
 return 0`;
 
 function parts(raw: string): string[] {
-  const parsed: unknown = JSON.parse(raw);
+  const parsed = parsePeerJson(raw);
   return Array.isArray(parsed) ? parsed.map(String) : [];
 }
 

@@ -7,6 +7,7 @@ import type { ChannelOccupancy, OccupancyChange } from '../pusher/state/channel-
 import type { OnlineUsers } from '../pusher/state/online-users.js';
 import type { PresenceJoinResult, PresenceMember, PresenceStore } from '../pusher/state/presence.store.js';
 import { RedisNodeMembership } from './redis-node-membership.service.js';
+import { isRecord, parsePeerJson } from '../common/json.js';
 
 /*
  * Pusher's cluster-wide state in Redis. Every transition that drives an event (first/last member,
@@ -140,8 +141,8 @@ export class RedisPresenceStore implements PresenceStore {
   async members(app: string, channel: string): Promise<PresenceMember[]> {
     const info = await this.clients.run((redis) => redis.hgetall(this.keys.presence(app, channel)[2]));
     return Object.entries(info).map(([userId, raw]) => {
-      const parsed = JSON.parse(raw) as { i?: unknown };
-      return parsed.i === undefined ? { userId } : { userId, userInfo: parsed.i };
+      const parsed = parsePeerJson(raw);
+      return !isRecord(parsed) || parsed.i === undefined ? { userId } : { userId, userInfo: parsed.i };
     });
   }
 
@@ -234,8 +235,8 @@ export class RedisChannelCache implements ChannelCache {
     const key = this.keys.cache(app, channel);
     const [value, ttl] = await this.clients.run((redis) => Promise.all([redis.get(key), redis.ttl(key)]));
     if (value === null || ttl <= 0) return undefined;
-    const parsed = JSON.parse(value) as { event?: unknown; data?: unknown };
-    if (typeof parsed.event !== 'string') return undefined;
+    const parsed = parsePeerJson(value);
+    if (!isRecord(parsed) || typeof parsed.event !== 'string') return undefined;
     return { event: { event: parsed.event, data: parsed.data }, ttlSeconds: ttl };
   }
 }

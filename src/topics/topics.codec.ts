@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { ProtocolCodec, RestartSignal } from '../broadcast/codec.js';
 import type { Envelope } from '../broadcast/envelope.js';
-import { TOPIC_LAGGED, topicFrame } from './topics.frames.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../common/json.js';
+import { HeraldConfig } from '../config/herald-config.js';
+import { parseTopicsFrame, TOPIC_LAGGED, topicFrame, type TopicsParse } from './topics.frames.js';
 
 /**
  * `/ws/topics` (RoadRunner): channel messages only, as `{"topic":"<channel>","payload":"<text>"}` where
@@ -12,6 +14,17 @@ import { TOPIC_LAGGED, topicFrame } from './topics.frames.js';
 export class TopicsCodec implements ProtocolCodec {
   readonly protocol = 'topics' as const;
   readonly restart: RestartSignal = { code: 1012, reason: 'Service restart' };
+  /** `HERALD_MAX_JSON_DEPTH`: deeper frames get `#error` before anything could stringify them. */
+  private readonly maxJsonDepth: number;
+
+  constructor(@Optional() config?: HeraldConfig) {
+    this.maxJsonDepth = config?.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  }
+
+  /** Narrows an inbound frame (see `parseTopicsFrame`). */
+  parse(raw: string, maxChannelNameLength: number): TopicsParse {
+    return parseTopicsFrame(raw, maxChannelNameLength, this.maxJsonDepth);
+  }
 
   encode(envelope: Envelope): string | null {
     const target = envelope.target;

@@ -4,16 +4,16 @@ import type { Envelope } from '../broadcast/envelope.js';
 
 describe('parseTopicsFrame', () => {
   it('reads join, leave and headers; broker and payload are ignored', () => {
-    expect(parseTopicsFrame('{"command":"join","broker":"memory","topics":["a","b","a"],"payload":""}', 200)).toEqual({ ok: true, frame: { command: 'join', topics: ['a', 'b'] } });
-    expect(parseTopicsFrame('{"command":"leave","topics":["a"]}', 200)).toEqual({ ok: true, frame: { command: 'leave', topics: ['a'] } });
-    expect(parseTopicsFrame('{"command":"headers"}', 200)).toEqual({ ok: true, frame: { command: 'headers' } });
+    expect(parseTopicsFrame('{"command":"join","broker":"memory","topics":["a","b","a"],"payload":""}', 200, 64)).toEqual({ ok: true, frame: { command: 'join', topics: ['a', 'b'] } });
+    expect(parseTopicsFrame('{"command":"leave","topics":["a"]}', 200, 64)).toEqual({ ok: true, frame: { command: 'leave', topics: ['a'] } });
+    expect(parseTopicsFrame('{"command":"headers"}', 200, 64)).toEqual({ ok: true, frame: { command: 'headers' } });
   });
 
   it('says what was wrong, keeping the command when it is known', () => {
-    expect(parseTopicsFrame('x', 200)).toMatchObject({ ok: false, command: null });
-    expect(parseTopicsFrame('{"command":"join","topics":"a"}', 200)).toMatchObject({ ok: false, command: 'join', topics: [] });
-    expect(parseTopicsFrame('{"command":"leave","topics":["ok","no way"]}', 200)).toMatchObject({ ok: false, command: 'leave', topics: ['ok', 'no way'] });
-    expect(parseTopicsFrame(JSON.stringify({ command: 'join', topics: Array.from({ length: 101 }, (_, i) => `t${i}`) }), 200)).toMatchObject({ ok: false, message: /at most 100/ });
+    expect(parseTopicsFrame('x', 200, 64)).toMatchObject({ ok: false, command: null });
+    expect(parseTopicsFrame('{"command":"join","topics":"a"}', 200, 64)).toMatchObject({ ok: false, command: 'join', topics: [] });
+    expect(parseTopicsFrame('{"command":"leave","topics":["ok","no way"]}', 200, 64)).toMatchObject({ ok: false, command: 'leave', topics: ['ok', 'no way'] });
+    expect(parseTopicsFrame(JSON.stringify({ command: 'join', topics: Array.from({ length: 101 }, (_, i) => `t${i}`) }), 200, 64)).toMatchObject({ ok: false, message: /at most 100/ });
   });
 });
 

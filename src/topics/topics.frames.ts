@@ -1,4 +1,5 @@
 import { channelNameProblem } from '../channels/channel-name.js';
+import { isRecord, parseJson } from '../common/json.js';
 
 /** Topics per join/leave frame. */
 export const MAX_TOPICS_PER_FRAME = 100;
@@ -30,17 +31,13 @@ export function topicFrame(topic: string, payload: unknown): string {
 }
 
 /** Narrows an inbound frame; says exactly what was wrong. */
-export function parseTopicsFrame(raw: string, maxChannelNameLength: number): TopicsParse {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return { ok: false, command: null, message: 'frame is not valid JSON' };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+export function parseTopicsFrame(raw: string, maxChannelNameLength: number, maxDepth: number): TopicsParse {
+  const parsed = parseJson(raw, { maxDepth });
+  if (!parsed.ok) return { ok: false, command: null, message: parsed.problem === 'invalid' ? 'frame is not valid JSON' : `frame ${parsed.message}` };
+  if (!isRecord(parsed.value)) {
     return { ok: false, command: null, message: 'frame must be a JSON object {command, broker, topics, payload}' };
   }
-  const frame = value as Record<string, unknown>;
+  const frame = parsed.value;
   const command = frame.command;
   if (command === 'headers') return { ok: true, frame: { command } };
   if (command !== 'join' && command !== 'leave') {

@@ -84,7 +84,7 @@ export class TopicsGateway implements OnGatewayConnection {
       return;
     }
     const session = connection.session;
-    const parsed = parseTopicsFrame(rawText(data), session.app.maxChannelNameLength);
+    const parsed = this.codec.parse(rawText(data), session.app.maxChannelNameLength);
     if (!parsed.ok) {
       if (parsed.command === null) connection.sendText(topicFrame(TOPIC_ERROR, parsed.message));
       else connection.sendText(topicFrame(parsed.command === 'join' ? TOPIC_JOIN_DENIED : TOPIC_LEAVE_FAILED, parsed.topics));

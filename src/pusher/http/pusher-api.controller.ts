@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, UseFilters, UseGuards } from '@nestjs/common';
 import type { AppConfig } from '../../config/herald-config.js';
 import { ValidationFailedError } from '../../errors/app.errors.js';
+import { JsonDepthGuard } from '../../common/json-depth.guard.js';
 import { parseInput } from '../../common/validation.js';
 import { AppRateLimits } from '../../limits/app-rate-limits.service.js';
 import { PusherApiService, type ChannelAttributes } from '../pusher-api.service.js';
@@ -16,7 +17,7 @@ function appOf(request: PusherApiRequest): AppConfig {
 
 /** The Pusher Channels HTTP API (what the `pusher` server SDKs call), Pusher-signed. */
 @Controller('apps/:appId')
-@UseGuards(PusherSignatureGuard)
+@UseGuards(PusherSignatureGuard, JsonDepthGuard)
 @UseFilters(PusherHttpErrorFilter)
 export class PusherApiController {
   constructor(
