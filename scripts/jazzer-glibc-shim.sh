@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 platform=$(node -p 'process.platform + "-" + process.arch')
-prebuilt=$(node -p 'require("node:path").join(require("node:path").dirname(require.resolve("@jazzer.js/fuzzer/package.json")), "prebuilds")')/fuzzer-$platform.node
+# @jazzer.js/fuzzer as @jazzer.js/core resolves it (hoisted or nested).
+prebuilt=$(node -p 'const { dirname, join } = require("node:path"); const core = dirname(require.resolve("@jazzer.js/core/package.json")); join(dirname(require.resolve("@jazzer.js/fuzzer/package.json", { paths: [core] })), "prebuilds")')/fuzzer-$platform.node
 out=$root/.cache/jazzer
 patched=$out/fuzzer-$platform.node
 

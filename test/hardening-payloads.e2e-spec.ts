@@ -113,6 +113,17 @@ describe('deep payloads at every entry point (HERALD_MAX_JSON_DEPTH, default 64)
     expect(receiver.frames.filter((got) => (got as Json).event === 'client-deep')).toEqual([]);
   });
 
+  it('a Pusher signin whose signed user_data nests too deep is refused (its user info would be encoded into presence frames)', async () => {
+    const client = await server.connect('/app/app-key?protocol=7');
+    const established = await client.next<Json>((frame) => frame.event === 'pusher:connection_established');
+    const socketId = (JSON.parse(established.data as string) as { socket_id: string }).socket_id;
+    const userData = `{"id":"deep","user_info":${DEEP}}`;
+    const signature = createHmac('sha256', 'app-secret').update(`${socketId}::user::${userData}`).digest('hex');
+    client.send({ event: 'pusher:signin', data: { user_data: userData, auth: `app-key:${signature}` } });
+    expect(await client.next<Json>((frame) => frame.event === 'pusher:error')).toMatchObject({ data: { code: 4009, message: expect.stringMatching(/user_data is JSON nested deeper than 1008 levels/) } });
+    await client.expectSilence((frame) => frame.event === 'pusher:signin_success');
+  });
+
   it('the Pusher HTTP API answers 400 like Pusher (it answered 500) for object data, and relays string data untouched', async () => {
     const refused = await pusherApi(server, '/apps/app-id/events', `{"name":"deep","channel":"news","data":${DEEP}}`);
     expect(refused).toEqual({ status: 400, body: { error: expect.stringMatching(/nested deeper than 64 levels/), code: 400 } });

@@ -64,7 +64,7 @@ export class ChannelsController {
     description: 'Published: the message, or `{results: [...]}` (one per channel, in order) for `channels`',
     schema: { oneOf: [PUBLISHED, { type: 'object', required: ['results'], properties: { results: { type: 'array', items: { ...PUBLISHED, required: ['channel', 'id', 'createTime'], properties: { channel: { type: 'string' }, ...PUBLISHED_PROPERTIES } } } } }] },
   })
-  @ApiBadRequestResponse({ description: 'Invalid body or channel name (`validation_failed`, with `field`)', schema: ERROR_BODY })
+  @ApiBadRequestResponse({ description: 'Invalid body or channel name (`validation_failed`, with `field`), or JSON nested deeper than `HERALD_MAX_JSON_DEPTH` (default 64)', schema: ERROR_BODY })
   @ApiPayloadTooLargeResponse({ description: 'Body over `HERALD_MAX_BODY_BYTES`', schema: ERROR_BODY })
   @ApiServiceUnavailableResponse({ description: 'Cluster transport unavailable; nothing was delivered', schema: ERROR_BODY })
   async publish(@CurrentApp() app: AppConfig, @Body() body: unknown): Promise<PublishedMessage | { results: (PublishedMessage & { channel: string })[] }> {

@@ -57,7 +57,7 @@ export class MessagesController {
       properties: { id: { type: 'string', description: 'Message id (24 characters), the same for every recipient' }, createTime: { type: 'string', format: 'date-time' } },
     },
   })
-  @ApiBadRequestResponse({ description: 'Invalid body (`validation_failed`, with `field`)', schema: ERROR_BODY })
+  @ApiBadRequestResponse({ description: 'Invalid body (`validation_failed`, with `field`), or JSON nested deeper than `HERALD_MAX_JSON_DEPTH` (default 64)', schema: ERROR_BODY })
   @ApiPayloadTooLargeResponse({ description: 'Body over `HERALD_MAX_BODY_BYTES`', schema: ERROR_BODY })
   @ApiServiceUnavailableResponse({ description: 'Cluster transport unavailable; nothing was delivered', schema: ERROR_BODY })
   async send(@CurrentApp() app: AppConfig, @Body() body: unknown): Promise<{ id: string; createTime: string }> {

@@ -100,8 +100,8 @@ export abstract class RpcCodec implements ProtocolCodec {
   abstract parse(text: string): RpcParse;
 
   /**
-   * The frame's JSON, or the refusal of a frame nested too deep: an `invalid_params` fault (the excess
-   * can only be inside `params`: every other member is a scalar) answered with the request's id.
+   * The frame's JSON, or the refusal of a frame nested too deep: an `invalid_params` fault naming
+   * `params` (the only member meant to hold structure) answered with the request's id when readable.
    */
   protected parseFrame(text: string): JsonParse | { ok: false; refusal: Extract<RpcParse, { ok: false }> } {
     const parsed = parseJson(text, { maxDepth: this.maxJsonDepth });
