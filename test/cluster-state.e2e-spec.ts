@@ -76,6 +76,27 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
     expect((await c.open(`/ws/bus?token=${token}`).closed()).code).toBe(4401);
   });
 
+  it('applies an explicit issuedBefore on every node: only older tokens\' sockets close, and a later node keeps the latest cut-off', async () => {
+    const [a, b] = [await node(), await node()];
+    const cut = Math.floor(Date.now() / 1000) - 60;
+    const old = userToken({ sub: 'u2', iat: cut - 1 });
+    const fresh = userToken({ sub: 'u2', iat: cut });
+    const oldOnB = await b.connect(`/ws/bus?token=${old}`);
+    const freshOnB = await b.connect(`/ws/bus?token=${fresh}`);
+    const res = await request(a.baseUrl).post('/api/users/u2/revoke').set(auth).send({ issuedBefore: cut });
+    expect(res.body).toEqual({ closed: 1 });
+    expect(await oldOnB.closed()).toMatchObject({ code: 4001 });
+    freshOnB.send({ id: 'p', cmd: 'ping', data: {} });
+    expect(await freshOnB.next((f) => f.id === 'p')).toMatchObject({ cmd: 'ack' });
+    // An earlier cut-off afterwards does not loosen the later one, for a node that loads the denylist either.
+    expect((await request(b.baseUrl).post('/api/users/u2/revoke').set(auth).send({ issuedBefore: cut - 100 })).body).toEqual({ closed: 0 });
+    const c = await node();
+    expect((await c.open(`/ws/bus?token=${old}`).closed()).code).toBe(4401);
+    const again = await c.connect(`/ws/bus?token=${fresh}`);
+    again.send({ id: 'q', cmd: 'ping', data: {} });
+    expect(await again.next((f) => f.id === 'q')).toMatchObject({ cmd: 'ack' });
+  });
+
   it('counts connections and users across nodes, and stops counting a node that left', async () => {
     const [a, b] = [await node(), await node()];
     await a.connect(`/ws/bus?token=${userToken({ sub: 'u1' })}`);
