@@ -13,6 +13,7 @@ import { JSONRPC, RpcClient } from './support/rpc-framings.js';
 import { DEV_API_KEY, startApp, type RunningApp } from './support/start-app.js';
 import { userToken } from './support/tokens.js';
 import { named, Receiver } from './support/webhook-receiver.js';
+import { expectSilence } from './support/silence.js';
 
 /**
  * Several Herald nodes (Nest apps in this process, each with its own connections) sharing one real
@@ -75,6 +76,27 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
     expect((await c.open(`/ws/bus?token=${token}`).closed()).code).toBe(4401);
   });
 
+  it('applies an explicit issuedBefore on every node: only older tokens\' sockets close, and a later node keeps the latest cut-off', async () => {
+    const [a, b] = [await node(), await node()];
+    const cut = Math.floor(Date.now() / 1000) - 60;
+    const old = userToken({ sub: 'u2', iat: cut - 1 });
+    const fresh = userToken({ sub: 'u2', iat: cut });
+    const oldOnB = await b.connect(`/ws/bus?token=${old}`);
+    const freshOnB = await b.connect(`/ws/bus?token=${fresh}`);
+    const res = await request(a.baseUrl).post('/api/users/u2/revoke').set(auth).send({ issuedBefore: cut });
+    expect(res.body).toEqual({ closed: 1 });
+    expect(await oldOnB.closed()).toMatchObject({ code: 4001 });
+    freshOnB.send({ id: 'p', cmd: 'ping', data: {} });
+    expect(await freshOnB.next((f) => f.id === 'p')).toMatchObject({ cmd: 'ack' });
+    // An earlier cut-off afterwards does not loosen the later one, for a node that loads the denylist either.
+    expect((await request(b.baseUrl).post('/api/users/u2/revoke').set(auth).send({ issuedBefore: cut - 100 })).body).toEqual({ closed: 0 });
+    const c = await node();
+    expect((await c.open(`/ws/bus?token=${old}`).closed()).code).toBe(4401);
+    const again = await c.connect(`/ws/bus?token=${fresh}`);
+    again.send({ id: 'q', cmd: 'ping', data: {} });
+    expect(await again.next((f) => f.id === 'q')).toMatchObject({ cmd: 'ack' });
+  });
+
   it('counts connections and users across nodes, and stops counting a node that left', async () => {
     const [a, b] = [await node(), await node()];
     await a.connect(`/ws/bus?token=${userToken({ sub: 'u1' })}`);
@@ -124,8 +146,7 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
     expect((await info.json()).users).toHaveLength(2);
 
     await disconnectAll([onA]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(removed).toEqual([]);
+    expect(await expectSilence(() => removed, 200)).toEqual([]);
     await disconnectAll([onB]);
     await eventually(() => expect(removed).toEqual(['ann']));
     expect(added).toEqual(['ann']);
@@ -251,8 +272,7 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
     watching.bind('pusher:member_added', (member: { id: string }) => added.push(member.id));
     await Promise.all([subscribed(pusher(a, 'ann'), 'presence-room'), subscribed(pusher(b, 'ann'), 'presence-room')]);
     await eventually(() => expect(added).toEqual(['ann']));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(added).toEqual(['ann']);
+    expect(await expectSilence(() => added, 300)).toEqual(['ann']);
   });
 
   it('replays a cache channel\'s last event to a subscriber on another node', async () => {
@@ -286,6 +306,8 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
   }
 
   describe('webhooks', () => {
+    /** Short, so the test does not wait the default 3 s; long enough that a resubscribe on another node lands inside it. */
+    const VACATE_DELAY_MS = 1_500;
     let receiver: Receiver;
     beforeEach(async () => {
       receiver = new Receiver();
@@ -293,6 +315,7 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
     });
     afterEach(async () => receiver.stop());
     const withHooks = () => ({
+      HERALD_WEBHOOK_VACATE_DELAY_MS: String(VACATE_DELAY_MS),
       HERALD_APPS: JSON.stringify([
         { id: 'app-id', key: 'app-key', secret: 'app-secret', apiKeys: [DEV_API_KEY], webhooks: [{ url: receiver.url, event_types: ['channel_occupied', 'channel_vacated'] }] },
       ]),
@@ -313,13 +336,12 @@ run.each<Adapter>(['redis', 'nats'])('%s cluster (several nodes)', (adapter) => 
       // Now empty everywhere; resubscribe on a within the delay: neither vacated nor a second occupied.
       const again = pusher(a, '3');
       await subscribed(again, 'news');
-      await new Promise((resolve) => setTimeout(resolve, 3_500));
-      expect(occupancyEvents()).toEqual(['channel_occupied']);
+      // Past the vacate delay: still one occupied, no vacated.
+      expect(await expectSilence(occupancyEvents, VACATE_DELAY_MS + 500)).toEqual(['channel_occupied']);
 
       again.unsubscribe('news');
-      await receiver.next(named('channel_vacated', { channel: 'news' }), 6000);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(occupancyEvents()).toEqual(['channel_occupied', 'channel_vacated']);
+      await receiver.next(named('channel_vacated', { channel: 'news' }), VACATE_DELAY_MS + 3000);
+      expect(await expectSilence(occupancyEvents, 300)).toEqual(['channel_occupied', 'channel_vacated']);
     }, 20_000);
   });
 });

@@ -65,22 +65,37 @@ run('rate limits across a Redis cluster', () => {
 
   it("shares an app's maxBackendEventsPerSecond across nodes, REST and the Pusher HTTP API alike", async () => {
     const apps = JSON.stringify([{ id: APP.appId, key: APP.key, secret: APP.secret, apiKeys: [DEV_API_KEY], maxBackendEventsPerSecond: 3 }]);
-    const [a, b] = [await node({ HERALD_APPS: apps }), await node({ HERALD_APPS: apps })];
     const publish = (server: RunningApp) => request(server.baseUrl).post('/api/messages').set(auth).send({ cmd: 'x', data: 1 });
-    // Everything below must land in one one-second window (it starts at the first publish).
-    const started = Date.now();
-    expect((await publish(a)).status).toBe(202);
-    expect((await publish(b)).status).toBe(202);
-    expect((await serverSdk(b).trigger('news', 'ev', {})).status).toBe(200);
-    for (const server of [a, b]) {
-      const refused = await publish(server);
-      expect(refused.status).toBe(429);
-      expect(refused.headers['retry-after']).toBe('1');
-      expect(refused.body).toMatchObject({ error: 'rate_limited', limit: 3 });
+    const triggerStatus = (server: RunningApp) =>
+      serverSdk(server)
+        .trigger('news', 'ev', {})
+        .then(
+          (response: Response) => response.status,
+          (error: { status?: number }) => error.status ?? 0,
+        );
+    // Everything below must land in one one-second window (it starts at the first publish). A loaded machine can
+    // stretch the sequence past it; such a run proves nothing either way, so it is run again on fresh nodes.
+    for (let attempt = 1; ; attempt++) {
+      const [a, b] = [await node({ HERALD_APPS: apps }), await node({ HERALD_APPS: apps })];
+      const started = Date.now();
+      const accepted = [(await publish(a)).status, (await publish(b)).status, await triggerStatus(b)];
+      const refused = [await publish(a), await publish(b)];
+      const refusedTrigger = await triggerStatus(a);
+      if (Date.now() - started >= 1000 && attempt < 3) {
+        await Promise.all(nodes.splice(0).map((server) => server.close()));
+        prefix = `rl${randomBytes(4).toString('hex')}`;
+        continue;
+      }
+      expect(accepted).toEqual([202, 202, 200]);
+      for (const response of refused) {
+        expect(response.status).toBe(429);
+        expect(response.headers['retry-after']).toBe('1');
+        expect(response.body).toMatchObject({ error: 'rate_limited', limit: 3 });
+      }
+      expect(refusedTrigger).toBe(429);
+      expect((await rateLimited(a, 'backend_events', APP.appId)) + (await rateLimited(b, 'backend_events', APP.appId))).toBe(3);
+      return;
     }
-    await expect(serverSdk(a).trigger('news', 'ev', {})).rejects.toMatchObject({ status: 429 });
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect((await rateLimited(a, 'backend_events', APP.appId)) + (await rateLimited(b, 'backend_events', APP.appId))).toBe(3);
   });
 
   it('keeps answering with node-local windows while Redis is down', async () => {

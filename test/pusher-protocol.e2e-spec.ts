@@ -15,6 +15,7 @@ import {
 import { scrape, valueOf } from './support/prometheus.js';
 import { DEV_API_KEY, startApp, type RunningApp } from './support/start-app.js';
 import type { TestClient } from './support/ws-client.js';
+import { expectSilence } from './support/silence.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- pusher-js objects are untyped */
 
@@ -164,8 +165,7 @@ describe('Pusher protocol details', () => {
       const toAll = once(a.user, 'DB_MAINTENANCE_DONE');
       await request(server.baseUrl).post('/api/messages').set('Authorization', `Bearer ${DEV_API_KEY}`).send({ cmd: 'DB_MAINTENANCE_DONE', data: {} });
       expect(await toAll).toEqual({});
-      await new Promise((r) => setTimeout(r, 100));
-      expect(anonGot).toEqual([]);
+      expect(await expectSilence(() => anonGot)).toEqual([]);
       const online = await request(server.baseUrl).get('/api/users/alice').set('Authorization', `Bearer ${DEV_API_KEY}`);
       expect(online.body).toEqual({ online: true, connections: 1 });
     });
@@ -253,8 +253,7 @@ describe('Pusher protocol details', () => {
       await connected(a);
       a.signin();
       await a.user.signinDonePromise;
-      await new Promise((r) => setTimeout(r, 400));
-      expect(a.connection.state).toBe('connected');
+      expect(await expectSilence(() => a.connection.state as string, 400)).toBe('connected');
     });
   });
 });

@@ -1,8 +1,13 @@
 import { APP, connected, disconnectAll, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
 import { startApp, type RunningApp } from './support/start-app.js';
 import { named, Receiver } from './support/webhook-receiver.js';
+import { eventually } from './support/eventually.js';
+import { expectSilence } from './support/silence.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- pusher-js objects are untyped */
+
+/** Short, so tests do not wait Pusher's 3 s; long enough that a resubscribe lands inside it. */
+const VACATE_DELAY_MS = 1_000;
 
 describe('Pusher webhooks', () => {
   let server: RunningApp;
@@ -16,6 +21,7 @@ describe('Pusher webhooks', () => {
 
   async function start(hook: Record<string, unknown> = {}): Promise<void> {
     server = await startApp({
+      HERALD_WEBHOOK_VACATE_DELAY_MS: String(VACATE_DELAY_MS),
       HERALD_APPS: JSON.stringify([
         {
           id: APP.appId,
@@ -45,7 +51,7 @@ describe('Pusher webhooks', () => {
     await receiver.stop();
   });
 
-  it('sends channel_occupied and, ~3 s after the last subscriber left, channel_vacated; the SDK validates them', async () => {
+  it('sends channel_occupied and, the vacate delay after the last subscriber left, channel_vacated; the SDK validates them', async () => {
     await start();
     const a = client();
     await connected(a);
@@ -62,8 +68,9 @@ describe('Pusher webhooks', () => {
 
     const left = Date.now();
     a.unsubscribe('news');
-    const vacated = await receiver.next(named('channel_vacated', { channel: 'news' }), 6000);
-    expect(Date.now() - left).toBeGreaterThanOrEqual(2900);
+    const vacated = await receiver.next(named('channel_vacated', { channel: 'news' }), VACATE_DELAY_MS + 5000);
+    // Not before the delay (a lower bound: load can only make it later).
+    expect(Date.now() - left).toBeGreaterThanOrEqual(VACATE_DELAY_MS - 50);
     expect(sdk.webhook({ headers: vacated.headers, rawBody: vacated.rawBody }).isValid()).toBe(true);
   });
 
@@ -75,11 +82,9 @@ describe('Pusher webhooks', () => {
     await receiver.next(named('channel_occupied'));
     a.unsubscribe('news');
     await subscribed(a, 'news');
-    // Past the 3 s delay: still exactly one occupied and no vacated.
-    await new Promise((r) => setTimeout(r, 3500));
-    expect(receiver.events().filter((e) => e.name === 'channel_occupied' || e.name === 'channel_vacated')).toEqual([
-      { name: 'channel_occupied', channel: 'news' },
-    ]);
+    // Past the vacate delay: still exactly one occupied and no vacated.
+    const occupancy = () => receiver.events().filter((e) => e.name === 'channel_occupied' || e.name === 'channel_vacated');
+    expect(await expectSilence(occupancy, VACATE_DELAY_MS + 500)).toEqual([{ name: 'channel_occupied', channel: 'news' }]);
   });
 
   it('sends member_added, client_event (with user_id on presence), cache_miss and member_removed', async () => {
@@ -135,12 +140,15 @@ describe('Pusher webhooks', () => {
     await connected(a);
     const news = await subscribed(a, 'news');
     const sdk = serverSdk(server);
-    const started = Date.now();
+    // The channel_occupied webhook is in flight and never answered…
+    await eventually(() => expect(receiver.hanging).toBe(1));
     for (let i = 0; i < 5; i++) {
       const got = new Promise((resolve) => news.bind(`e${i}`, resolve));
       await sdk.trigger('news', `e${i}`, { i });
       await got;
     }
-    expect(Date.now() - started).toBeLessThan(1000);
+    // …and every message arrived while that first attempt still hangs (no timeout, no retry yet): delivery never waits for it.
+    expect(receiver.hanging).toBe(1);
+    expect(receiver.requests).toHaveLength(0);
   });
 });

@@ -1,5 +1,6 @@
 import { clearFayeCloseTimer, connected, disconnectAll, fayeSocketOf, once, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
 import { startApp, type RunningApp } from './support/start-app.js';
+import { expectSilence } from './support/silence.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- pusher-js objects are untyped */
 
@@ -42,8 +43,7 @@ describe('Pusher protocol with pusher-js 8 and the pusher SDK', () => {
     expect(await response.json()).toEqual({ channels: { room: { subscription_count: 2 } } });
     expect(await gotB).toEqual({ n: 1 });
     // b got it, so a (same channel, same envelope) would have too had it not been excluded.
-    await new Promise((r) => setTimeout(r, 100));
-    expect(received).toEqual([]);
+    expect(await expectSilence(() => received)).toEqual([]);
   });
 
   it('subscribes to private channels and relays client events to the others only', async () => {
@@ -92,8 +92,7 @@ describe('Pusher protocol with pusher-js 8 and the pusher SDK', () => {
 
     // Bob's first connection goes: still a member through b2, so nothing is removed yet.
     await disconnectAll([b]);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(pa.members.count).toBe(2);
+    expect(await expectSilence(() => pa.members.count as number)).toBe(2);
     // Bob's last connection goes (a disconnect, not an unsubscribe): member_removed.
     await disconnectAll([b2]);
     expect(await removed).toEqual({ id: '2', info: { name: 'Bob' } });

@@ -1,4 +1,6 @@
 import request from 'supertest';
+import { TokenExpiry } from '../src/connections/token-expiry.service.js';
+import { eventually } from './support/eventually.js';
 import { FRAMINGS, RpcClient, type Frame } from './support/rpc-framings.js';
 import { DEV_API_KEY, startApp, type RunningApp } from './support/start-app.js';
 import { signJwt, userToken } from './support/tokens.js';
@@ -33,6 +35,16 @@ describe('token lifetime', () => {
       expect(await lasting.next<BusFrame>((f) => f.id === 'q')).toMatchObject({ cmd: 'ack' });
       const online = await request(server.baseUrl).get('/api/users/short').set(auth);
       expect(online.body).toEqual({ online: false, connections: 0 });
+    });
+
+    it('keeps nothing for sockets that closed before their token expired (the wheel does not leak)', async () => {
+      const expiry = server.app.get(TokenExpiry);
+      const sockets = await Promise.all(Array.from({ length: 50 }, (_, i) => server.connect(`/ws/bus?token=${userToken({ sub: `u${i}`, expiresIn: 60 + i })}`)));
+      const rpc = new RpcClient(FRAMINGS[0], await server.connect('/ws/rpc'));
+      await rpc.ok('auth', { token: member('r', 120) });
+      expect(expiry.watched).toBe(51);
+      await Promise.all([...sockets, rpc.client].map((socket) => socket.close()));
+      await eventually(() => expect(expiry.watched).toBe(0));
     });
 
     it('closes a topics socket with 4401 "token expired" at its token exp', async () => {

@@ -90,6 +90,7 @@ export const settingsFileSchema = z
     revocationTtlSeconds: z.number().int().positive().optional(),
     maxTokenLifetimeSeconds: z.number().int().positive().optional(),
     jwtClockSkewSeconds: z.number().int().min(0).max(300).optional(),
+    webhookVacateDelayMs: z.number().int().min(0).max(60_000).optional(),
     authTimeoutMs: z.number().int().positive().optional(),
     authorizeTimeoutMs: z.number().int().positive().optional(),
     shutdownGraceMs: z.number().int().positive().optional(),

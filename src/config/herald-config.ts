@@ -105,6 +105,8 @@ export interface HeraldSettings {
    * future (no further), and a socket closes this long after its token's `exp`. 0–300. Default 30.
    */
   jwtClockSkewSeconds: number;
+  /** Delay of `channel_vacated` / `member_removed` webhooks, dropped when the channel/member comes back meanwhile (Pusher: ~3 s). 0–60 000. Default 3 000. */
+  webhookVacateDelayMs: number;
   /** Time a WS client on /ws/rpc has to authenticate. Default 30 000. */
   authTimeoutMs: number;
   /** Time an app's `authorizeUrl` (topic join callback) has to answer before the join is denied. Default 3 000. */
@@ -178,6 +180,7 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract revocationTtlSeconds: number;
   abstract maxTokenLifetimeSeconds: number;
   abstract jwtClockSkewSeconds: number;
+  abstract webhookVacateDelayMs: number;
   abstract authTimeoutMs: number;
   abstract authorizeTimeoutMs: number;
   abstract shutdownGraceMs: number;

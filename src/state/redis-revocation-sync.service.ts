@@ -15,6 +15,13 @@ import { LifecycleState } from '../health/lifecycle-state.service.js';
  * after Redis comes back), so a node that joins later refuses revoked tokens too. Checks stay
  * synchronous and local (RevocationService); Redis is only the memory of nodes that were not there.
  */
+/** Stores a cut-off unless a later one is stored already (as the in-memory denylist does); KEYS hash; ARGV field, cut-off s, ttl s. */
+const KEEP_LATEST_CUTOFF = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current or tonumber(current) < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
 @Injectable()
 export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('RevocationSync');
@@ -47,7 +54,7 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
         if (!notice) return;
         const key = this.key(envelope.tenant);
         this.clients
-          .run((redis) => redis.multi().hset(key, `${notice.kind}:${notice.id}`, notice.at).expire(key, this.config.revocationTtlSeconds).exec())
+          .run((redis) => redis.eval(KEEP_LATEST_CUTOFF, 1, key, `${notice.kind}:${notice.id}`, notice.at, this.config.revocationTtlSeconds))
           .catch((error: unknown) => this.logger.warn(`Could not store a revocation: ${String(error)}`));
       });
   }

@@ -25,7 +25,7 @@ export interface WebhookOptions {
   retryForMs: number;
   /** Events waiting per webhook beyond which the oldest are dropped (a dead receiver must not grow memory). Default 10 000. */
   maxQueued: number;
-  /** Delay of `channel_vacated` / `member_removed`, cancelled when the channel/member comes back. Default 3 000 ms. */
+  /** Delay of `channel_vacated` / `member_removed`, cancelled when the channel/member comes back. Default 3 000 ms (`HERALD_WEBHOOK_VACATE_DELAY_MS`). */
   vacateDelayMs: number;
 }
 

@@ -10,6 +10,8 @@ export interface Received {
 /** A real HTTP webhook receiver; `respond` decides each answer's status (or hangs with 0). */
 export class Receiver {
   readonly requests: Received[] = [];
+  /** Requests received and never answered (`respond` returned 0). */
+  hanging = 0;
   respond: (index: number) => number = () => 200;
   private waiters: { match: (event: Record<string, unknown>) => boolean; resolve: (r: Received) => void }[] = [];
   private server!: Server;
@@ -23,7 +25,10 @@ export class Receiver {
         const status = this.respond(this.requests.length);
         const rawBody = Buffer.concat(chunks).toString('utf8');
         const received: Received = { headers: request.headers, rawBody, body: JSON.parse(rawBody) };
-        if (status === 0) return; // hang: a receiver that never answers
+        if (status === 0) {
+          this.hanging++; // hang: a receiver that never answers
+          return;
+        }
         response.writeHead(status).end();
         if (status >= 300) return;
         this.requests.push(received);
