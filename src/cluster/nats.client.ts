@@ -66,7 +66,7 @@ export class NatsClient implements OnModuleDestroy {
         this.connection = connection;
         this.connected = true;
         for (const listener of this.readyListeners.splice(0)) listener(connection);
-        void this.watch(connection);
+        this.watch(connection).catch((error: unknown) => this.logger.error(`NATS status watch failed: ${String(error)}`));
         return;
       } catch (error) {
         this.logger.warn(`NATS connect failed: ${(error as Error).message}; retrying`);

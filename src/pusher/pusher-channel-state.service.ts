@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import type { Subscription } from 'rxjs';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { AppRegistry } from '../config/app-registry.service.js';
@@ -41,6 +42,7 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
     @Inject(CHANNEL_OCCUPANCY) private readonly occupancy: ChannelOccupancy,
     @Inject(CONNECTION_COUNTER) private readonly counter: ConnectionCounter,
     @Inject(ONLINE_USERS) private readonly online: OnlineUsers,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
@@ -151,7 +153,11 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
       // Trailing send with the count as it is then.
       entry.timer ??= setTimeout(() => {
         entry.timer = undefined;
-        void this.occupancy.count(app.id, channel).then((latest) => this.sendCount(app, channel, latest, wantsEvent, wantsWebhook, entry));
+        // The Redis/NATS stores reject (TransportUnavailableError) while the broker is down: that count is skipped, counted, logged.
+        this.occupancy
+          .count(app.id, channel)
+          .then((latest) => this.sendCount(app, channel, latest, wantsEvent, wantsWebhook, entry))
+          .catch(this.boundary.catcher('task'));
       }, COUNT_THROTTLE_MS - (Date.now() - entry.lastSentAt));
       this.countThrottle.set(key, entry);
       return;
@@ -173,6 +179,6 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
         data: { subscription_count: count },
         origin: 'internal',
       })
-      .catch(() => undefined);
+      .catch(this.boundary.catcher('task'));
   }
 }

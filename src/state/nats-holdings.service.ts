@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import type { Subscription } from '@nats-io/nats-core';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { NatsClient } from '../cluster/nats.client.js';
@@ -37,17 +38,20 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
     private readonly nats: NatsClient,
     private readonly peers: NatsPeers,
     private readonly node: ClusterNode,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
     if (this.initialized || !this.peers.enabled) return;
     this.initialized = true;
     this.peers.answer('holdings', () => [...this.mine]);
-    this.peers.onPeerFound(() => void this.refresh());
+    this.peers.onPeerFound(() => {
+      this.refresh().catch(this.boundary.catcher('broker'));
+    });
     // Deltas published while disconnected were lost both ways: tell ours whole, ask theirs again.
     this.nats.onReconnect(() => {
       this.publish('=', [...this.mine]);
-      void this.refresh();
+      this.refresh().catch(this.boundary.catcher('broker'));
     });
     this.nats.onConnection((connection) => {
       this.subscription = connection.subscribe(this.nats.subject('held'), {

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { RedisClients } from '../cluster/redis.clients.js';
 import { HeraldConfig } from '../config/herald-config.js';
@@ -28,6 +29,7 @@ export class RedisNodeMembership implements OnModuleInit, OnModuleDestroy {
     private readonly clients: RedisClients,
     private readonly node: ClusterNode,
     private readonly config: HeraldConfig,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   get nodesKey(): string {
@@ -52,11 +54,13 @@ export class RedisNodeMembership implements OnModuleInit, OnModuleDestroy {
     const { command } = this.clients.connections;
     let first = true;
     command.on('ready', () => {
-      void this.heartbeat();
+      this.heartbeat().catch(this.boundary.catcher('broker'));
       if (!first) for (const resync of this.resyncs) resync().catch((error: unknown) => this.logger.warn(`Resync failed: ${String(error)}`));
       first = false;
     });
-    this.timer = setInterval(() => void this.heartbeat(), this.config.nodeHeartbeatMs);
+    this.timer = setInterval(() => {
+      this.heartbeat().catch(this.boundary.catcher('timer'));
+    }, this.config.nodeHeartbeatMs);
     this.timer.unref();
   }
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { Subject, takeUntil } from 'rxjs';
 import { RevocationService } from '../auth/revocation.service.js';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
@@ -27,6 +28,7 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
     private readonly apps: AppRegistry,
     private readonly config: HeraldConfig,
     private readonly lifecycle: LifecycleState,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
@@ -34,7 +36,9 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
     // Not ready (so not in a load balancer) before the first load: a revoked token must not slip in.
     let loaded: () => void = () => undefined;
     this.lifecycle.holdUntil(new Promise<void>((resolve) => (loaded = resolve)));
-    this.clients.command.on('ready', () => void this.load().finally(loaded));
+    this.clients.command.on('ready', () => {
+      this.load().finally(loaded).catch(this.boundary.catcher('broker'));
+    });
     this.broadcast
       .everyTenant()
       .pipe(takeUntil(this.destroy$))

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { createHmac } from 'node:crypto';
 import type { AppConfig, WebhookConfig } from '../config/herald-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -50,6 +51,7 @@ export class WebhookSender implements OnModuleDestroy {
   constructor(
     @Inject(WEBHOOK_OPTIONS) private readonly options: WebhookOptions,
     private readonly metrics: MetricsService,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleDestroy(): void {
@@ -81,7 +83,7 @@ export class WebhookSender implements OnModuleDestroy {
     queue.flushTimer = setTimeout(() => {
       queue.flushTimer = undefined;
       const events = queue.pending.splice(0, this.options.maxBatch);
-      void this.attempt(queue, { events, firstAttemptAt: Date.now(), attempts: 0 });
+      this.attempt(queue, { events, firstAttemptAt: Date.now(), attempts: 0 }).catch(this.boundary.catcher('task'));
     }, delay);
   }
 
@@ -108,7 +110,7 @@ export class WebhookSender implements OnModuleDestroy {
       batch,
       timer: setTimeout(() => {
         queue.retry = undefined;
-        void this.attempt(queue, batch);
+        this.attempt(queue, batch).catch(this.boundary.catcher('task'));
       }, backoff),
     };
   }
