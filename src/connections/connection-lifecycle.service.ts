@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import type { WebSocket } from 'ws';
 import type { ProtocolCodec } from '../broadcast/codec.js';
 import { HeraldConfig } from '../config/herald-config.js';
@@ -31,10 +32,11 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly config: HeraldConfig,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
-    this.sweep = setInterval(() => this.pingAll(), this.config.pingIntervalMs);
+    this.sweep = setInterval(this.boundary.guard('timer', () => this.pingAll(), 'ping sweep'), this.config.pingIntervalMs);
     this.sweep.unref();
   }
 
@@ -73,13 +75,18 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
 
   private pingAll(): void {
     for (const connection of this.registry.all()) {
-      if (connection.missedPongs >= 2) {
-        this.logger.debug(`Terminating ${connection.id}: no pong for two ping intervals`);
-        connection.socket.terminate();
-        this.registry.remove(connection, 1006);
-        continue;
+      // Per connection, so one socket in a state ws refuses does not stop the sweep for the others.
+      try {
+        if (connection.missedPongs >= 2) {
+          this.logger.debug(`Terminating ${connection.id}: no pong for two ping intervals`);
+          connection.socket.terminate();
+          this.registry.remove(connection, 1006);
+          continue;
+        }
+        this.ping(connection);
+      } catch (error) {
+        this.boundary.report('timer', error, `ping of ${connection.id}`);
       }
-      this.ping(connection);
     }
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ErrorBoundary } from '../common/error-boundary.js';
 import type { Subscription } from 'rxjs';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
@@ -29,7 +29,6 @@ const COUNT_THROTTLE_MS = 5_000;
  */
 @Injectable()
 export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger('PusherState');
   private subscription?: Subscription;
   private readonly countThrottle = new Map<string, { lastSentAt: number; timer?: NodeJS.Timeout }>();
 
@@ -46,9 +45,11 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
-    this.subscription = this.registry.events$.subscribe((event) => {
-      this.handle(event).catch((error: unknown) => this.logger.error(`State update failed (${event.type}): ${String(error)}`));
-    });
+    this.subscription = this.registry.events$.subscribe(
+      this.boundary.guard('subscriber', (event: RegistryEvent) => {
+        this.handle(event).catch(this.boundary.catcher('task'));
+      }, 'pusher channel state'),
+    );
   }
 
   onModuleDestroy(): void {

@@ -57,7 +57,11 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
       this.subscription = connection.subscribe(this.nats.subject('held'), {
         callback: (error, message) => {
           if (error) return;
-          this.onDelta(message.string());
+          try {
+            this.onDelta(message.string());
+          } catch (thrown) {
+            this.boundary.report('broker', thrown, 'nats holdings delta');
+          }
         },
       });
     });

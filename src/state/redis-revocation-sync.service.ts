@@ -1,3 +1,4 @@
+import type { Envelope } from '../broadcast/envelope.js';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ErrorBoundary } from '../common/error-boundary.js';
 import { Subject, takeUntil } from 'rxjs';
@@ -42,14 +43,16 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
     this.broadcast
       .everyTenant()
       .pipe(takeUntil(this.destroy$))
-      .subscribe((envelope) => {
-        const notice = parseRevocationNotice(envelope);
-        if (!notice) return;
-        const key = this.key(envelope.tenant);
-        this.clients
-          .run((redis) => redis.multi().hset(key, `${notice.kind}:${notice.id}`, notice.at).expire(key, this.config.revocationTtlSeconds).exec())
-          .catch((error: unknown) => this.logger.warn(`Could not store a revocation: ${String(error)}`));
-      });
+      .subscribe(
+        this.boundary.guard('subscriber', (envelope: Envelope) => {
+          const notice = parseRevocationNotice(envelope);
+          if (!notice) return;
+          const key = this.key(envelope.tenant);
+          this.clients
+            .run((redis) => redis.multi().hset(key, `${notice.kind}:${notice.id}`, notice.at).expire(key, this.config.revocationTtlSeconds).exec())
+            .catch((error: unknown) => this.logger.warn(`Could not store a revocation: ${String(error)}`));
+        }, 'revocation store'),
+      );
   }
 
   onModuleDestroy(): void {
