@@ -14,6 +14,7 @@ import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { WsModule } from './ws/ws.module.js';
 import { PublishModule } from './publish/publish.module.js';
 import { PusherModule } from './pusher/pusher.module.js';
 import { ChannelsModule } from './channels/channels.module.js';
@@ -39,6 +40,7 @@ export class AppModule {
         LoggingModule.forRoot(settings, options.logDestination),
         // Metrics before limits: its HTTP middleware must see the 429s the limits middleware answers.
         MetricsModule,
+        WsModule,
         LimitsModule,
         ClusterModule,
         ClusterStateModule,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
+import { parseRequestTarget, type RequestTarget } from '../common/request-target.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import type { AppConfig } from '../config/herald-config.js';
 import { JwtVerifier, type VerifiedToken } from './jwt-verifier.service.js';
@@ -18,13 +19,16 @@ export class SocketRejectedError extends Error {
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_UNKNOWN_APP = 4404;
 
-/** The URL and auth inputs of an upgrade request. */
-export function upgradeUrl(request: IncomingMessage): URL {
-  return new URL(request.url ?? '/', 'http://localhost');
+/** A target the upgrade listener would have refused with 400; reads as "no query" if one ever gets here. */
+const NO_TARGET: RequestTarget = { pathname: '/', searchParams: new URLSearchParams() };
+
+/** The path and query of an upgrade request, through the one request-target parser (never throws). */
+export function upgradeUrl(request: IncomingMessage): RequestTarget {
+  return parseRequestTarget(request.url) ?? NO_TARGET;
 }
 
 /** `Authorization: Bearer <jwt>` first, then `?token=` (browsers cannot set headers on a WebSocket). */
-export function bearerToken(request: IncomingMessage, url = upgradeUrl(request)): string | undefined {
+export function bearerToken(request: IncomingMessage, url: RequestTarget = upgradeUrl(request)): string | undefined {
   const header = request.headers.authorization;
   const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match?.[1] ?? url.searchParams.get('token') ?? undefined;
@@ -40,7 +44,7 @@ export class SocketAuthenticator {
   ) {}
 
   /** The app from `?app=<key>` (or the only app); throws 4404 when unknown. */
-  resolveApp(request: IncomingMessage, url = upgradeUrl(request)): AppConfig {
+  resolveApp(request: IncomingMessage, url: RequestTarget = upgradeUrl(request)): AppConfig {
     const key = url.searchParams.get('app');
     const app = this.apps.resolveForSocket(key);
     if (!app) {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { merge, Subject, Subscription, type Observable } from 'rxjs';
 import { CLUSTER_TRANSPORT, type ClusterTransport } from '../cluster/cluster.transport.js';
 import { randomId } from '../common/ids.js';
@@ -72,12 +73,13 @@ export class BroadcastService implements OnModuleInit, OnModuleDestroy {
     @Inject(CLUSTER_TRANSPORT) private readonly transport: ClusterTransport,
     private readonly apps: AppRegistry,
     private readonly config: HeraldConfig,
+    private readonly boundary: ErrorBoundary,
   ) {
     for (const app of apps.all()) this.streams.set(app.id, new TenantStream(config.tenantBufferSize));
   }
 
   onModuleInit(): void {
-    this.transportSubscription = this.transport.envelopes$.subscribe((envelope) => this.ingest(envelope));
+    this.transportSubscription = this.transport.envelopes$.subscribe(this.boundary.guard('subscriber', (envelope: Envelope) => this.ingest(envelope), 'ingest'));
   }
 
   onModuleDestroy(): void {

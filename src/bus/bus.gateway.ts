@@ -8,6 +8,8 @@ import { ConnectionLifecycle } from '../connections/connection-lifecycle.service
 import { LifecycleState } from '../health/lifecycle-state.service.js';
 import { FrameRateLimiter, type FrameBudget } from '../limits/frame-rate-limiter.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { ErrorBoundary } from '../common/error-boundary.js';
+import { InboundFrames } from '../ws/inbound-frames.js';
 import { BusCodec } from './bus.codec.js';
 import { closeReason } from '../common/close-reason.js';
 
@@ -27,9 +29,21 @@ export class BusGateway implements OnGatewayConnection {
     private readonly state: LifecycleState,
     private readonly metrics: MetricsService,
     private readonly frameLimiter: FrameRateLimiter,
+    private readonly inbound: InboundFrames,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
+  /** Nest calls this from an RxJS subscriber, which would rethrow asynchronously: nothing may escape it. */
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
+    try {
+      this.accept(socket, request);
+    } catch (error) {
+      this.boundary.report('upgrade', error, 'bus handshake');
+      socket.close(1011, closeReason('Internal error'));
+    }
+  }
+
+  private accept(socket: WebSocket, request: IncomingMessage): void {
     if (!this.state.acceptingConnections) {
       socket.close(this.codec.restart.code, closeReason(this.codec.restart.reason));
       return;
@@ -39,7 +53,7 @@ export class BusGateway implements OnGatewayConnection {
     const identity = authenticated.token.identity;
     const connection = this.lifecycle.attach({ socket, identity, protocol: 'bus', codec: this.codec, session: null });
     const budget = this.frameLimiter.budget(connection);
-    socket.on('message', (data: RawData, isBinary: boolean) => this.onFrame(connection, budget, data, isBinary));
+    this.inbound.bind(socket, (data: RawData, isBinary: boolean) => this.onFrame(connection, budget, data, isBinary));
   }
 
   private onFrame(connection: Connection, budget: FrameBudget, data: RawData, isBinary: boolean): void {

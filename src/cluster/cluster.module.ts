@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import { HeraldConfig } from '../config/herald-config.js';
 import { ClusterNode } from './cluster-node.js';
@@ -22,15 +23,15 @@ import { RedisTransport } from './redis.transport.js';
     NatsClient,
     {
       provide: CLUSTER_TRANSPORT,
-      inject: [HeraldConfig, AppRegistry, RedisClients, NatsClient],
-      useFactory: (config: HeraldConfig, apps: AppRegistry, redis: RedisClients, nats: NatsClient): ClusterTransport => {
+      inject: [HeraldConfig, AppRegistry, RedisClients, NatsClient, ErrorBoundary],
+      useFactory: (config: HeraldConfig, apps: AppRegistry, redis: RedisClients, nats: NatsClient, boundary: ErrorBoundary): ClusterTransport => {
         switch (config.adapter) {
           case 'local':
             return new LocalTransport();
           case 'redis':
-            return new RedisTransport(redis, apps);
+            return new RedisTransport(redis, apps, boundary);
           case 'nats':
-            return new NatsTransport(nats, apps);
+            return new NatsTransport(nats, apps, boundary);
           default: {
             const unreachable: never = config.adapter;
             throw new Error(`unknown adapter ${String(unreachable)}`);

@@ -1,4 +1,5 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { Subject } from 'rxjs';
 import type { Envelope } from '../broadcast/envelope.js';
@@ -28,6 +29,7 @@ export class NatsTransport implements ClusterTransport, OnModuleInit, OnModuleDe
   constructor(
     private readonly nats: NatsClient,
     private readonly apps: AppRegistry,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
@@ -69,9 +71,13 @@ export class NatsTransport implements ClusterTransport, OnModuleInit, OnModuleDe
         connection.subscribe(this.nats.subject('t', tenantToken(app.id)), {
           callback: (error, message) => {
             if (error) return;
-            const envelope = parseEnvelope(message.string());
-            if (envelope) this.subject.next(envelope);
-            else this.malformed++;
+            try {
+              const envelope = parseEnvelope(message.string());
+              if (envelope) this.subject.next(envelope);
+              else this.malformed++;
+            } catch (thrown) {
+              this.boundary.report('broker', thrown, 'nats message');
+            }
           },
         }),
       );

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { Subject } from 'rxjs';
 import type { Envelope } from '../broadcast/envelope.js';
 import { AppRegistry } from '../config/app-registry.service.js';
@@ -37,22 +38,21 @@ export class RedisTransport implements ClusterTransport, OnModuleInit, OnModuleD
   constructor(
     private readonly clients: RedisClients,
     apps: AppRegistry,
+    private readonly boundary: ErrorBoundary,
   ) {
     this.channels = apps.all().map((app) => clients.key('t', tenantToken(app.id)));
   }
 
   onModuleInit(): void {
     const { subscriber } = this.clients.connections;
-    subscriber.on('ready', () => this.subscribeLogged());
+    subscriber.on('ready', () => {
+      this.subscribe().catch(this.boundary.catcher('broker'));
+    });
     subscriber.on('close', () => {
       this.subscribed = false;
     });
     subscriber.on('message', (_channel: string, text: string) => this.receive(text));
-    if (subscriber.status === 'ready') this.subscribeLogged();
-  }
-
-  private subscribeLogged(): void {
-    this.subscribe().catch((error: unknown) => this.logger.error(`Subscribing to tenant channels failed: ${String(error)}`));
+    if (subscriber.status === 'ready') this.subscribe().catch(this.boundary.catcher('broker'));
   }
 
   get available(): boolean {
@@ -99,12 +99,17 @@ export class RedisTransport implements ClusterTransport, OnModuleInit, OnModuleD
     }
   }
 
+  /** A broker message handler: inside the boundary, so a body that breaks the parser costs that message only. */
   private receive(text: string): void {
-    const envelope = parseEnvelope(text);
-    if (!envelope) {
-      this.malformed++;
-      return;
+    try {
+      const envelope = parseEnvelope(text);
+      if (!envelope) {
+        this.malformed++;
+        return;
+      }
+      this.subject.next(envelope);
+    } catch (error) {
+      this.boundary.report('broker', error, 'redis message');
     }
-    this.subject.next(envelope);
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import type { WebSocket } from 'ws';
 import type { ProtocolCodec } from '../broadcast/codec.js';
 import { HeraldConfig } from '../config/herald-config.js';
@@ -37,10 +38,11 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
     private readonly registry: ConnectionRegistry,
     private readonly config: HeraldConfig,
     private readonly writer: SocketWriter,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
-    this.sweep = setInterval(() => this.pingAll(), this.config.pingIntervalMs);
+    this.sweep = setInterval(this.boundary.guard('timer', () => this.pingAll(), 'ping sweep'), this.config.pingIntervalMs);
     this.sweep.unref();
   }
 
@@ -85,8 +87,13 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
   private pingAll(): void {
     const dead: Connection[] = [];
     for (const connection of this.registry.all()) {
-      if (connection.missedPongs >= 2) dead.push(connection);
-      else this.ping(connection);
+      // Per connection, so one socket in a state ws refuses does not stop the sweep for the others.
+      try {
+        if (connection.missedPongs >= 2) dead.push(connection);
+        else this.ping(connection);
+      } catch (error) {
+        this.boundary.report('timer', error, `ping of ${connection.id}`);
+      }
     }
     if (dead.length > 0) {
       this.logger.debug(`Terminating ${dead.length} connection(s): no pong for two ping intervals`);

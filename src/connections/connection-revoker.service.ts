@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { Subject, takeUntil } from 'rxjs';
 import { defaultIssuedBefore, RevocationService, type RevocationKind } from '../auth/revocation.service.js';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
@@ -80,24 +81,30 @@ export class ConnectionRevoker implements OnModuleInit, OnModuleDestroy {
     private readonly broadcast: BroadcastService,
     private readonly node: ClusterNode,
     @Inject(CLUSTER_STATS) private readonly stats: ClusterStats,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
     this.broadcast
       .everyTenant()
       .pipe(takeUntil(this.destroy$))
-      .subscribe((envelope) => {
-        const report = parseReport(envelope);
-        if (report) {
-          this.count(report);
-          return;
-        }
-        const notice = parseRevocationNotice(envelope);
-        if (!notice) return;
-        this.revocations.revoke(envelope.tenant, notice.kind, notice.id, notice.at);
-        const closed = this.closeMatching(envelope.tenant, notice.kind, notice.id, notice.explicit ? notice.at : undefined);
-        if (notice.notice !== undefined) this.report(envelope.tenant, notice.notice, closed);
-      });
+      .subscribe(
+        this.boundary.guard('subscriber', (envelope: Envelope) => this.onControl(envelope), 'revocation listener'),
+      );
+  }
+
+  /** A revocation notice or a close report from any node (the control stream). */
+  private onControl(envelope: Envelope): void {
+    const report = parseReport(envelope);
+    if (report) {
+      this.count(report);
+      return;
+    }
+    const notice = parseRevocationNotice(envelope);
+    if (!notice) return;
+    this.revocations.revoke(envelope.tenant, notice.kind, notice.id, notice.at);
+    const closed = this.closeMatching(envelope.tenant, notice.kind, notice.id, notice.explicit ? notice.at : undefined);
+    if (notice.notice !== undefined) this.report(envelope.tenant, notice.notice, closed);
   }
 
   onModuleDestroy(): void {

@@ -26,12 +26,12 @@ export class LifecycleState {
   /** Keeps readiness at 503 until `gate` settles (e.g. the shared denylist is loaded from the other nodes). */
   holdUntil(gate: Promise<unknown>): void {
     this.gates.add(gate);
-    // A gate that rejects opens readiness too (its owner logs why): a failed load must not hold the node at 503 forever.
-    const open = () => {
+    // Settled either way: `finally` would hand a rejected gate's rejection to a promise nobody handles.
+    const settled = () => {
       this.gates.delete(gate);
       this.promote();
     };
-    gate.then(open, open);
+    gate.then(settled, settled);
   }
 
   private promote(): void {

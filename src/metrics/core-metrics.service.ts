@@ -1,4 +1,5 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import type { Subscription } from 'rxjs';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { ConnectionLifecycle } from '../connections/connection-lifecycle.service.js';
@@ -23,11 +24,12 @@ export class CoreMetricsCollector implements OnModuleInit, OnModuleDestroy {
     private readonly writer: SocketWriter,
     private readonly delivery: DeliveryService,
     private readonly broadcast: BroadcastService,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
     const metrics = this.metrics;
-    this.subscription = this.registry.events$.subscribe((event) => this.onRegistryEvent(event));
+    this.subscription = this.registry.events$.subscribe(this.boundary.guard('subscriber', (event: RegistryEvent) => this.onRegistryEvent(event), 'metrics'));
     this.lifecycle.observeTextSent((connection, text) => metrics.textSent(connection, text));
     this.writer.addObserver({
       onFramesWritten: (connection, frames, bytes) => metrics.framesSent(connection, frames, bytes),

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import type { Subscription } from 'rxjs';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { AppRegistry } from '../config/app-registry.service.js';
@@ -28,7 +29,6 @@ const COUNT_THROTTLE_MS = 5_000;
  */
 @Injectable()
 export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger('PusherState');
   private subscription?: Subscription;
   private readonly countThrottle = new Map<string, { lastSentAt: number; timer?: NodeJS.Timeout }>();
 
@@ -41,12 +41,15 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
     @Inject(CHANNEL_OCCUPANCY) private readonly occupancy: ChannelOccupancy,
     @Inject(CONNECTION_COUNTER) private readonly counter: ConnectionCounter,
     @Inject(ONLINE_USERS) private readonly online: OnlineUsers,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
-    this.subscription = this.registry.events$.subscribe((event) => {
-      this.handle(event).catch((error: unknown) => this.logger.error(`State update failed (${event.type}): ${String(error)}`));
-    });
+    this.subscription = this.registry.events$.subscribe(
+      this.boundary.guard('subscriber', (event: RegistryEvent) => {
+        this.handle(event).catch(this.boundary.catcher('task'));
+      }, 'pusher channel state'),
+    );
   }
 
   onModuleDestroy(): void {
@@ -151,10 +154,11 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
       // Trailing send with the count as it is then.
       entry.timer ??= setTimeout(() => {
         entry.timer = undefined;
-        this.occupancy.count(app.id, channel).then(
-          (latest) => this.sendCount(app, channel, latest, wantsEvent, wantsWebhook, entry),
-          (error: unknown) => this.logger.warn(`Occupancy count for ${channel} failed: ${String(error)}`),
-        );
+        // The Redis/NATS stores reject (TransportUnavailableError) while the broker is down: that count is skipped, counted, logged.
+        this.occupancy
+          .count(app.id, channel)
+          .then((latest) => this.sendCount(app, channel, latest, wantsEvent, wantsWebhook, entry))
+          .catch(this.boundary.catcher('task'));
       }, COUNT_THROTTLE_MS - (Date.now() - entry.lastSentAt));
       this.countThrottle.set(key, entry);
       return;
@@ -176,6 +180,6 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
         data: { subscription_count: count },
         origin: 'internal',
       })
-      .catch(() => undefined);
+      .catch(this.boundary.catcher('task'));
   }
 }

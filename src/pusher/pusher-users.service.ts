@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { Subject, takeUntil } from 'rxjs';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import type { Envelope } from '../broadcast/envelope.js';
@@ -33,6 +34,7 @@ export class PusherUsers implements OnModuleInit, OnModuleDestroy {
     private readonly registry: ConnectionRegistry,
     private readonly broadcast: BroadcastService,
     @Inject(ONLINE_USERS) private readonly online: OnlineUsers,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
@@ -40,9 +42,11 @@ export class PusherUsers implements OnModuleInit, OnModuleDestroy {
     this.broadcast
       .everyTenant()
       .pipe(takeUntil(this.destroy$))
-      .subscribe((envelope) => {
-        if (envelope.event === TERMINATE_USER_EVENT && envelope.origin === 'internal') this.closeUser(envelope);
-      });
+      .subscribe(
+        this.boundary.guard('subscriber', (envelope: Envelope) => {
+          if (envelope.event === TERMINATE_USER_EVENT && envelope.origin === 'internal') this.closeUser(envelope);
+        }, 'terminate_connections'),
+      );
   }
 
   onModuleDestroy(): void {

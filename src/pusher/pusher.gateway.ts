@@ -1,4 +1,4 @@
-import { Inject, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
@@ -8,6 +8,9 @@ import { ConnectionLifecycle } from '../connections/connection-lifecycle.service
 import { LifecycleState } from '../health/lifecycle-state.service.js';
 import { FrameRateLimiter, type FrameBudget } from '../limits/frame-rate-limiter.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { ErrorBoundary } from '../common/error-boundary.js';
+import { decodePathSegment, parseRequestTarget } from '../common/request-target.js';
+import { InboundFrames } from '../ws/inbound-frames.js';
 import { PusherCodec } from './pusher.codec.js';
 import { connectionEstablishedFrame, errorFrame, parseInbound, PING_FRAME, PONG_FRAME, PusherCode, type PusherInbound } from './pusher.frames.js';
 import { PusherClientEvents } from './pusher-client-events.service.js';
@@ -23,6 +26,8 @@ import { closeReason } from '../common/close-reason.js';
 const MIN_PROTOCOL = 5;
 const MAX_PROTOCOL = 7;
 const LIVENESS_SWEEP_MS = 5_000;
+/** Close code after an internal error: 4200 makes pusher-js reconnect at once (4000–4099 would stop it). */
+const INTERNAL_ERROR_CLOSE = 4200;
 
 /** Why an upgrade is refused: `pusher:error` with the code, then a close with the same code. */
 class HandshakeRefused extends Error {
@@ -41,7 +46,6 @@ class HandshakeRefused extends Error {
  */
 @WebSocketGateway({ path: '/app/:key' })
 export class PusherGateway implements OnGatewayConnection, OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger('PusherGateway');
   private readonly live = new Set<PusherConnection>();
   private sweep?: NodeJS.Timeout;
 
@@ -56,10 +60,12 @@ export class PusherGateway implements OnGatewayConnection, OnModuleInit, OnModul
     private readonly metrics: MetricsService,
     private readonly frameLimiter: FrameRateLimiter,
     @Inject(CONNECTION_COUNTER) private readonly counter: ConnectionCounter,
+    private readonly inbound: InboundFrames,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
-    this.sweep = setInterval(() => this.checkLiveness(), LIVENESS_SWEEP_MS);
+    this.sweep = setInterval(this.boundary.guard('timer', () => this.checkLiveness(), 'pusher liveness sweep'), LIVENESS_SWEEP_MS);
     this.sweep.unref();
   }
 
@@ -67,26 +73,35 @@ export class PusherGateway implements OnGatewayConnection, OnModuleInit, OnModul
     clearInterval(this.sweep);
   }
 
+  /** Nest calls this from an RxJS subscriber: the handshake's rejection is handled here, and the handler of it cannot throw. */
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
-    void this.accept(socket, request).catch((error: unknown) => {
+    this.accept(socket, request).catch((error: unknown) => this.refuse(socket, error));
+  }
+
+  private refuse(socket: WebSocket, error: unknown): void {
+    try {
       if (error instanceof HandshakeRefused) {
         if (socket.readyState === 1) socket.send(errorFrame(error.message, error.closeCode));
         socket.close(error.closeCode, closeReason(error.message));
         return;
       }
-      this.logger.error(`Pusher handshake failed: ${String(error)}`);
+      this.boundary.report('upgrade', error, 'pusher handshake');
       socket.close(1011, closeReason('Internal error'));
-    });
+    } catch (closeError) {
+      this.boundary.report('upgrade', closeError, 'pusher handshake refusal');
+      socket.terminate();
+    }
   }
 
   private async accept(socket: WebSocket, request: IncomingMessage): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const key = decodeURIComponent(url.pathname.replace(/\/+$/, '').split('/').pop() ?? '');
+    const target = parseRequestTarget(request.url);
+    // An undecodable key (`/app/%ZZ`) names no app, like any unknown key.
+    const key = (target && decodePathSegment(target.pathname.replace(/\/+$/, '').split('/').pop() ?? '')) ?? '';
     if (!this.state.acceptingConnections) throw new HandshakeRefused(PusherCode.Restart, 'Server is restarting, reconnect');
     const app = this.apps.findByKey(key);
     if (!app) throw new HandshakeRefused(PusherCode.AppNotFound, `App key ${key.slice(0, 64)} does not exist`);
     if (!app.enabled) throw new HandshakeRefused(PusherCode.AppDisabled, 'The app is disabled');
-    const protocol = url.searchParams.get('protocol');
+    const protocol = target?.searchParams.get('protocol') ?? null;
     if (protocol === null || protocol === '') throw new HandshakeRefused(PusherCode.NoProtocol, 'No protocol version supplied (?protocol=7)');
     const version = Number(protocol);
     if (!Number.isInteger(version) || version < MIN_PROTOCOL || version > MAX_PROTOCOL) {
@@ -109,13 +124,16 @@ export class PusherGateway implements OnGatewayConnection, OnModuleInit, OnModul
     this.live.add(connection);
     socket.once('close', () => this.live.delete(connection));
     const budget = this.frameLimiter.budget(connection);
-    socket.on('message', (data: RawData, isBinary: boolean) => this.onFrame(connection, budget, data, isBinary));
+    this.inbound.bind(socket, (data: RawData, isBinary: boolean) => this.onFrame(connection, budget, data, isBinary), INTERNAL_ERROR_CLOSE);
     connection.sendText(connectionEstablishedFrame(connection.id));
     if (app.enableUserAuthentication) {
-      connection.session.authTimer = setTimeout(() => {
-        connection.sendText(errorFrame('Connection not authorized within the timeout', PusherCode.Unauthorized));
-        connection.close(PusherCode.Unauthorized, 'Connection not authorized within timeout');
-      }, app.userAuthenticationTimeout);
+      connection.session.authTimer = setTimeout(
+        this.boundary.guard('timer', () => {
+          connection.sendText(errorFrame('Connection not authorized within the timeout', PusherCode.Unauthorized));
+          connection.close(PusherCode.Unauthorized, 'Connection not authorized within timeout');
+        }, 'pusher auth timeout'),
+        app.userAuthenticationTimeout,
+      );
       connection.session.authTimer.unref();
     }
   }
@@ -142,10 +160,18 @@ export class PusherGateway implements OnGatewayConnection, OnModuleInit, OnModul
     }
     session.queue = session.queue
       .then(() => this.dispatch(connection, parsed.frame))
-      .catch((error: unknown) => {
-        this.logger.error(`Frame ${parsed.frame.event} from ${connection.id} failed: ${String(error)}`);
-        connection.sendText(errorFrame('Internal error'));
-      });
+      .catch((error: unknown) => this.frameFailed(connection, error));
+  }
+
+  /** A queued frame's handler rejected: logged and counted; the client gets `pusher:error` and the socket stays open. */
+  private frameFailed(connection: PusherConnection, error: unknown): void {
+    this.boundary.report('frame', error, 'pusher frame');
+    try {
+      connection.sendText(errorFrame('Internal error'));
+    } catch (sendError) {
+      this.boundary.report('frame', sendError, 'pusher error frame');
+      connection.close(INTERNAL_ERROR_CLOSE, 'Internal error');
+    }
   }
 
   private async dispatch(connection: PusherConnection, frame: PusherInbound): Promise<void> {

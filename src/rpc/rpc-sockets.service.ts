@@ -8,6 +8,8 @@ import type { Identity } from '../connections/identity.js';
 import { LifecycleState } from '../health/lifecycle-state.service.js';
 import { FrameRateLimiter, type FrameBudget } from '../limits/frame-rate-limiter.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { ErrorBoundary } from '../common/error-boundary.js';
+import { InboundFrames } from '../ws/inbound-frames.js';
 import type { RpcCodec, RpcRequest } from './rpc.codec.js';
 import { faultOf, type RpcFault } from './rpc.errors.js';
 import { newRpcSession, type RpcConnection } from './rpc.session.js';
@@ -50,9 +52,21 @@ export class RpcSockets {
     private readonly metrics: MetricsService,
     private readonly frameLimiter: FrameRateLimiter,
     private readonly methods: RpcMethods,
+    private readonly inbound: InboundFrames,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
+  /** Called from the gateways' `handleConnection` (an RxJS subscriber, which would rethrow asynchronously): nothing may escape. */
   accept(socket: WebSocket, request: IncomingMessage, codec: RpcCodec): void {
+    try {
+      this.attach(socket, request, codec);
+    } catch (error) {
+      this.boundary.report('upgrade', error, `${codec.protocol} handshake`);
+      socket.close(1011, closeReason('Internal error'));
+    }
+  }
+
+  private attach(socket: WebSocket, request: IncomingMessage, codec: RpcCodec): void {
     if (!this.state.acceptingConnections) {
       socket.close(codec.restart.code, closeReason(codec.restart.reason));
       return;
@@ -80,12 +94,15 @@ export class RpcSockets {
     const session = newRpcSession(app, authenticated, request.headers);
     const connection = this.lifecycle.attach({ socket, identity, protocol: codec.protocol, codec, session });
     if (!authenticated) {
-      session.authTimer = setTimeout(() => connection.close(CLOSE_UNAUTHORIZED, 'Unauthorized - authentication timeout'), this.config.authTimeoutMs);
+      session.authTimer = setTimeout(
+        this.boundary.guard('timer', () => connection.close(CLOSE_UNAUTHORIZED, 'Unauthorized - authentication timeout'), 'rpc auth timeout'),
+        this.config.authTimeoutMs,
+      );
       session.authTimer.unref();
     }
     socket.once('close', () => clearTimeout(session.authTimer));
     const budget = this.frameLimiter.budget(connection);
-    socket.on('message', (data: RawData, isBinary: boolean) => this.onFrame(connection, codec, budget, data, isBinary));
+    this.inbound.bind(socket, (data: RawData, isBinary: boolean) => this.onFrame(connection, codec, budget, data, isBinary));
   }
 
   private onFrame(connection: RpcConnection, codec: RpcCodec, budget: FrameBudget, data: RawData, isBinary: boolean): void {
@@ -140,7 +157,8 @@ export class RpcSockets {
         .finally(() => {
           session.inFlight--;
           this.drain(connection, codec);
-        });
+        })
+        .catch((error: unknown) => this.broken(connection, error));
       return;
     }
     session.busy = true;
@@ -152,7 +170,14 @@ export class RpcSockets {
       .finally(() => {
         session.busy = false;
         this.drain(connection, codec);
-      });
+      })
+      .catch((error: unknown) => this.broken(connection, error));
+  }
+
+  /** Replying to (or draining after) an asynchronous request threw: the frame boundary, after the fact. */
+  private broken(connection: RpcConnection, error: unknown): void {
+    this.boundary.report('frame', error, `${connection.protocol} reply`);
+    connection.close(1011, 'Internal error');
   }
 
   /** Runs waiting requests in order until one has to wait again. */

@@ -98,7 +98,11 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
         return;
       }
       this.queues.set(subject, [{ stored, size: limits.size, resolve, reject }]);
-      this.drain(subject).catch((error: unknown) => this.logger.error(`History drain for ${subject} failed: ${String(error)}`));
+      // drain() settles every queued append itself; a throw outside its per-batch try still rejects them all.
+      this.drain(subject).catch((error: unknown) => {
+        for (const item of this.queues.get(subject) ?? []) item.reject(error);
+        this.queues.delete(subject);
+      });
     });
   }
 

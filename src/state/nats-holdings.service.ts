@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import type { Subscription } from '@nats-io/nats-core';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { NatsClient } from '../cluster/nats.client.js';
@@ -38,23 +39,30 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
     private readonly nats: NatsClient,
     private readonly peers: NatsPeers,
     private readonly node: ClusterNode,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
     if (this.initialized || !this.peers.enabled) return;
     this.initialized = true;
     this.peers.answer('holdings', () => [...this.mine]);
-    this.peers.onPeerFound(() => this.refreshLogged());
+    this.peers.onPeerFound(() => {
+      this.refresh().catch(this.boundary.catcher('broker'));
+    });
     // Deltas published while disconnected were lost both ways: tell ours whole, ask theirs again.
     this.nats.onReconnect(() => {
       this.publish('=', [...this.mine]);
-      this.refreshLogged();
+      this.refresh().catch(this.boundary.catcher('broker'));
     });
     this.nats.onConnection((connection) => {
       this.subscription = connection.subscribe(this.nats.subject('held'), {
         callback: (error, message) => {
           if (error) return;
-          this.onDelta(message.string());
+          try {
+            this.onDelta(message.string());
+          } catch (thrown) {
+            this.boundary.report('broker', thrown, 'nats holdings delta');
+          }
         },
       });
     });
@@ -120,10 +128,6 @@ export class NatsHoldings implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Snapshots replace what deltas built, peer by peer. */
-  private refreshLogged(): void {
-    this.refresh().catch((error: unknown) => this.logger.warn(`Refreshing holdings failed: ${String(error)}`));
-  }
-
   private async refresh(): Promise<void> {
     try {
       for (const reply of await this.peers.ask({ op: 'holdings' })) {

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import { hasWebhooks, WATCHLIST_PREFIX } from '../channels/channel-name.js';
@@ -28,6 +29,7 @@ export class NatsNodeReaper implements OnModuleInit {
     private readonly presence: NatsPresenceStore,
     private readonly occupancy: NatsChannelOccupancy,
     private readonly online: NatsOnlineUsers,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
@@ -35,7 +37,7 @@ export class NatsNodeReaper implements OnModuleInit {
     this.peers.onPeerLost((nodeId) => {
       const held = this.holdings.takeOver(nodeId);
       if (held.length === 0 || !this.peers.isLeader()) return;
-      this.reap(nodeId, held).catch((error: unknown) => this.logger.error(`Reaping node ${nodeId} failed: ${String(error)}`));
+      this.reap(nodeId, held).catch(this.boundary.catcher('broker'));
     });
   }
 

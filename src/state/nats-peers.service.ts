@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { Subscription } from '@nats-io/nats-core';
+import { ErrorBoundary } from '../common/error-boundary.js';
+import type { Msg, Subscription } from '@nats-io/nats-core';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { NatsClient } from '../cluster/nats.client.js';
 import { AppRegistry } from '../config/app-registry.service.js';
@@ -53,6 +54,7 @@ export class NatsPeers implements OnModuleInit, OnModuleDestroy {
     private readonly registry: ConnectionRegistry,
     private readonly apps: AppRegistry,
     private readonly config: HeraldConfig,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   get enabled(): boolean {
@@ -65,12 +67,12 @@ export class NatsPeers implements OnModuleInit, OnModuleDestroy {
     this.nats.onConnection((connection) => {
       this.subscriptions.push(
         connection.subscribe(this.nats.subject('nodes'), {
-          callback: (error, message) => {
+          callback: this.boundary.guard('broker', (error: Error | null, message: Msg) => {
             if (!error) this.onAnnouncement(parsePeerJson(message.string()));
-          },
+          }, 'nats node announcement'),
         }),
         connection.subscribe(this.nats.subject('state'), {
-          callback: (error, message) => {
+          callback: this.boundary.guard('broker', (error: Error | null, message: Msg) => {
             if (error || this.leaving) return;
             const query = parsePeerJson(message.string());
             if (!isRecord(query) || typeof query.op !== 'string') return;
@@ -81,15 +83,18 @@ export class NatsPeers implements OnModuleInit, OnModuleDestroy {
             } catch (failure) {
               this.logger.warn(`Answering ${query.op} failed: ${(failure as Error).message}`);
             }
-          },
+          }, 'nats state query'),
         }),
       );
       this.announce();
     });
-    this.timer = setInterval(() => {
-      this.announce();
-      this.expire();
-    }, this.config.nodeHeartbeatMs);
+    this.timer = setInterval(
+      this.boundary.guard('timer', () => {
+        this.announce();
+        this.expire();
+      }, 'nats peers heartbeat'),
+      this.config.nodeHeartbeatMs,
+    );
     this.timer.unref();
   }
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { RevocationService } from '../auth/revocation.service.js';
 import { NatsClient } from '../cluster/nats.client.js';
 import { AppRegistry } from '../config/app-registry.service.js';
@@ -24,6 +25,7 @@ export class NatsRevocationSync implements OnModuleInit {
     private readonly apps: AppRegistry,
     private readonly config: HeraldConfig,
     private readonly lifecycle: LifecycleState,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
@@ -34,9 +36,7 @@ export class NatsRevocationSync implements OnModuleInit {
     let loaded: () => void = () => undefined;
     this.lifecycle.holdUntil(new Promise<void>((resolve) => (loaded = resolve)));
     this.nats.onConnection(() => {
-      this.load()
-        .catch((error: unknown) => this.logger.error(`Loading the denylist failed: ${String(error)}`))
-        .finally(loaded);
+      this.load().finally(loaded).catch(this.boundary.catcher('broker'));
     });
   }
 

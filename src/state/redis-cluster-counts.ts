@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import type { Subscription } from 'rxjs';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { localUserCounts, type ClusterStats, type TenantCounts } from '../cluster/cluster-stats.js';
@@ -56,6 +57,7 @@ export class RedisClusterCounts implements ConnectionCounter, ClusterStats, OnMo
     private readonly config: HeraldConfig,
     private readonly registry: ConnectionRegistry,
     private readonly apps: AppRegistry,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   /** Hooks run once per provider that resolves to this instance (class, CLUSTER_STATS, CONNECTION_COUNTER). */
@@ -65,9 +67,11 @@ export class RedisClusterCounts implements ConnectionCounter, ClusterStats, OnMo
     if (this.initialized) return;
     this.initialized = true;
     if (!this.clients.enabled) return;
-    this.subscription = this.registry.events$.subscribe((event) => {
-      this.onRegistryEvent(event)?.catch((error: unknown) => this.logger.debug(`User count update failed: ${String(error)}`));
-    });
+    this.subscription = this.registry.events$.subscribe(
+      this.boundary.guard('subscriber', (event: RegistryEvent) => {
+        this.onRegistryEvent(event)?.catch((error: unknown) => this.logger.debug(`User count update failed: ${String(error)}`));
+      }, 'cluster counts'),
+    );
     this.membership.addReaper({ reap: (nodeId) => this.reap(nodeId) });
     this.membership.addResync(() => this.resync());
   }

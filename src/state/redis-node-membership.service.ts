@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { ClusterNode } from '../cluster/cluster-node.js';
 import { RedisClients } from '../cluster/redis.clients.js';
 import { HeraldConfig } from '../config/herald-config.js';
@@ -28,6 +29,7 @@ export class RedisNodeMembership implements OnModuleInit, OnModuleDestroy {
     private readonly clients: RedisClients,
     private readonly node: ClusterNode,
     private readonly config: HeraldConfig,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   get nodesKey(): string {
@@ -52,11 +54,13 @@ export class RedisNodeMembership implements OnModuleInit, OnModuleDestroy {
     const { command } = this.clients.connections;
     let first = true;
     command.on('ready', () => {
-      this.heartbeatLogged();
+      this.heartbeat().catch(this.boundary.catcher('broker'));
       if (!first) for (const resync of this.resyncs) resync().catch((error: unknown) => this.logger.warn(`Resync failed: ${String(error)}`));
       first = false;
     });
-    this.timer = setInterval(() => this.heartbeatLogged(), this.config.nodeHeartbeatMs);
+    this.timer = setInterval(() => {
+      this.heartbeat().catch(this.boundary.catcher('timer'));
+    }, this.config.nodeHeartbeatMs);
     this.timer.unref();
   }
 
@@ -77,9 +81,6 @@ export class RedisNodeMembership implements OnModuleInit, OnModuleDestroy {
     return this.clients.run((redis) => redis.eval(LIVE_NODES, 1, this.nodesKey, this.config.nodeTimeoutMs) as Promise<string[]>);
   }
 
-  private heartbeatLogged(): void {
-    this.heartbeat().catch((error: unknown) => this.logger.warn(`Heartbeat failed: ${String(error)}`));
-  }
 
   private async heartbeat(): Promise<void> {
     if (this.beating || !this.clients.commandReady) return;

@@ -1,4 +1,6 @@
+import type { Envelope } from '../broadcast/envelope.js';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { Subject, takeUntil } from 'rxjs';
 import { RevocationService } from '../auth/revocation.service.js';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
@@ -34,6 +36,7 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
     private readonly apps: AppRegistry,
     private readonly config: HeraldConfig,
     private readonly lifecycle: LifecycleState,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleInit(): void {
@@ -42,21 +45,21 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
     let loaded: () => void = () => undefined;
     this.lifecycle.holdUntil(new Promise<void>((resolve) => (loaded = resolve)));
     this.clients.command.on('ready', () => {
-      this.load()
-        .catch((error: unknown) => this.logger.error(`Loading the denylist failed: ${String(error)}`))
-        .finally(loaded);
+      this.load().finally(loaded).catch(this.boundary.catcher('broker'));
     });
     this.broadcast
       .everyTenant()
       .pipe(takeUntil(this.destroy$))
-      .subscribe((envelope) => {
-        const notice = parseRevocationNotice(envelope);
-        if (!notice) return;
-        const key = this.key(envelope.tenant);
-        this.clients
-          .run((redis) => redis.eval(KEEP_LATEST_CUTOFF, 1, key, `${notice.kind}:${notice.id}`, notice.at, this.config.revocationTtlSeconds))
-          .catch((error: unknown) => this.logger.warn(`Could not store a revocation: ${String(error)}`));
-      });
+      .subscribe(
+        this.boundary.guard('subscriber', (envelope: Envelope) => {
+          const notice = parseRevocationNotice(envelope);
+          if (!notice) return;
+          const key = this.key(envelope.tenant);
+          this.clients
+            .run((redis) => redis.eval(KEEP_LATEST_CUTOFF, 1, key, `${notice.kind}:${notice.id}`, notice.at, this.config.revocationTtlSeconds))
+            .catch((error: unknown) => this.logger.warn(`Could not store a revocation: ${String(error)}`));
+        }, 'revocation store'),
+      );
   }
 
   onModuleDestroy(): void {

@@ -10,6 +10,8 @@ import { ConnectionRegistry } from '../connections/connection-registry.service.j
 import { LifecycleState } from '../health/lifecycle-state.service.js';
 import { FrameRateLimiter, type FrameBudget } from '../limits/frame-rate-limiter.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { ErrorBoundary } from '../common/error-boundary.js';
+import { InboundFrames } from '../ws/inbound-frames.js';
 import { rawText } from '../rpc/rpc-sockets.service.js';
 import { closeReason } from '../common/close-reason.js';
 import { TopicAuthorizer } from './topic-authorizer.service.js';
@@ -56,9 +58,21 @@ export class TopicsGateway implements OnGatewayConnection {
     private readonly state: LifecycleState,
     private readonly metrics: MetricsService,
     private readonly frameLimiter: FrameRateLimiter,
+    private readonly inbound: InboundFrames,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
+  /** Nest calls this from an RxJS subscriber, which would rethrow asynchronously: nothing may escape it. */
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
+    try {
+      this.accept(socket, request);
+    } catch (error) {
+      this.boundary.report('upgrade', error, 'topics handshake');
+      socket.close(1011, closeReason('Internal error'));
+    }
+  }
+
+  private accept(socket: WebSocket, request: IncomingMessage): void {
     if (!this.state.acceptingConnections) {
       socket.close(this.codec.restart.code, closeReason(this.codec.restart.reason));
       return;
@@ -68,7 +82,7 @@ export class TopicsGateway implements OnGatewayConnection {
     const session: TopicsSession = { app: authenticated.app, headers: request.headers, busy: false, backlog: [] };
     const connection = this.lifecycle.attach({ socket, identity: authenticated.token.identity, protocol: 'topics', codec: this.codec, session });
     const budget = this.frameLimiter.budget(connection);
-    socket.on('message', (data: RawData, isBinary: boolean) => this.onFrame(connection, budget, data, isBinary));
+    this.inbound.bind(socket, (data: RawData, isBinary: boolean) => this.onFrame(connection, budget, data, isBinary));
   }
 
   private onFrame(connection: TopicsConnection, budget: FrameBudget, data: RawData, isBinary: boolean): void {
@@ -136,6 +150,11 @@ export class TopicsGateway implements OnGatewayConnection {
       .finally(() => {
         session.busy = false;
         while (!session.busy && session.backlog.length > 0 && !connection.closed) this.run(connection, session.backlog.shift() as TopicsCommand);
+      })
+      .catch((error: unknown) => {
+        // A frame handled after the authorization answer threw: the same boundary as a frame handled directly.
+        this.boundary.report('frame', error, 'topics join');
+        connection.close(1011, 'Internal error');
       });
   }
 

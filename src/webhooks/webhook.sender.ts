@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { ErrorBoundary } from '../common/error-boundary.js';
 import { createHmac } from 'node:crypto';
 import type { AppConfig, WebhookConfig } from '../config/herald-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -50,6 +51,7 @@ export class WebhookSender implements OnModuleDestroy {
   constructor(
     @Inject(WEBHOOK_OPTIONS) private readonly options: WebhookOptions,
     private readonly metrics: MetricsService,
+    private readonly boundary: ErrorBoundary,
   ) {}
 
   onModuleDestroy(): void {
@@ -81,13 +83,10 @@ export class WebhookSender implements OnModuleDestroy {
     queue.flushTimer = setTimeout(() => {
       queue.flushTimer = undefined;
       const events = queue.pending.splice(0, this.options.maxBatch);
-      this.attemptLogged(queue, { events, firstAttemptAt: Date.now(), attempts: 0 });
+      this.attempt(queue, { events, firstAttemptAt: Date.now(), attempts: 0 }).catch(this.boundary.catcher('task'));
     }, delay);
   }
 
-  private attemptLogged(queue: WebhookQueue, batch: Batch): void {
-    this.attempt(queue, batch).catch((error: unknown) => this.logger.error(`Webhook delivery for app ${queue.app.id} failed: ${String(error)}`));
-  }
 
   private async attempt(queue: WebhookQueue, batch: Batch): Promise<void> {
     queue.inFlight = true;
@@ -112,7 +111,7 @@ export class WebhookSender implements OnModuleDestroy {
       batch,
       timer: setTimeout(() => {
         queue.retry = undefined;
-        this.attemptLogged(queue, batch);
+        this.attempt(queue, batch).catch(this.boundary.catcher('task'));
       }, backoff),
     };
   }
