@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto';
 import request from 'supertest';
+import { ConnectionRegistry } from '../src/connections/connection-registry.service.js';
+import { eventually } from './support/eventually.js';
 import { APP, connected, disconnectAll, once, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
 import { RPC, RpcClient } from './support/rpc-framings.js';
 import { DEV_API_KEY, startApp, type RunningApp } from './support/start-app.js';
 import { userToken } from './support/tokens.js';
+import { Receiver } from './support/webhook-receiver.js';
 import type { TestClient } from './support/ws-client.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- pusher-js objects are untyped */
@@ -103,5 +106,55 @@ describe('one channel space: one grammar and client-chosen keys', () => {
     expect(Object.keys((await listed.json()).channels)).toEqual(expect.arrayContaining(['__proto__', 'presence-room']));
     const api = await request(server.baseUrl).get('/api/channels').set(auth).expect(200);
     expect(Object.keys(JSON.parse(api.text).channels)).toEqual(expect.arrayContaining(['__proto__']));
+  });
+});
+
+describe('keys per (tenant, channel) that cannot collide', () => {
+  let server: RunningApp | undefined;
+  let receiver: Receiver | undefined;
+  afterEach(async () => {
+    try {
+      await Promise.all((server?.clients ?? []).map((client) => client.close()));
+    } finally {
+      await server?.close();
+      await receiver?.stop();
+    }
+  });
+
+  it('a leaving ("a", "b:c") does not cancel or absorb the webhooks of ("a:b", "c")', async () => {
+    const hooks = new Receiver();
+    receiver = hooks;
+    await hooks.start();
+    const webhooks = [{ url: hooks.url, event_types: ['channel_occupied', 'channel_vacated'] }];
+    const app = await startApp({
+      HERALD_APPS: JSON.stringify([
+        { id: 'a', key: 'key-a', secret: 'secret-a', apiKeys: ['api-key-a'], webhooks },
+        { id: 'a:b', key: 'key-ab', secret: 'secret-ab', apiKeys: ['api-key-ab'], webhooks },
+      ]),
+    });
+    server = app;
+    const named = (_app: string, name: string, channel: string) => (event: Record<string, unknown>) => event.name === name && event.channel === channel;
+    const topicsOf = (key: string, secret: string) => app.connect(`/ws/topics?app=${key}&token=${userToken({ secret })}`);
+    const joined = async (client: TestClient, channel: string) => {
+      client.send({ command: 'join', broker: 'memory', topics: [channel], payload: '' });
+      await client.next<{ topic: string }>((frame) => frame.topic === '@join');
+    };
+
+    const first = await topicsOf('key-a', 'secret-a');
+    await joined(first, 'b:c');
+    await hooks.next(named('a', 'channel_occupied', 'b:c'));
+    await first.close();
+    // App "a"'s channel "b:c" is now waiting out the vacate delay; app "a:b" occupies its own "c".
+    await eventually(() => expect(app.app.get(ConnectionRegistry).size).toBe(0));
+    const second = await topicsOf('key-ab', 'secret-ab');
+    await joined(second, 'c');
+    await hooks.next(named('a:b', 'channel_occupied', 'c'));
+    await hooks.next(named('a', 'channel_vacated', 'b:c'), 8000);
+    const apps = hooks.requests.flatMap((r) => r.body.events.map((event) => [r.headers['x-pusher-key'], event.name, event.channel]));
+    expect(apps).toEqual([
+      ['key-a', 'channel_occupied', 'b:c'],
+      ['key-ab', 'channel_occupied', 'c'],
+      ['key-a', 'channel_vacated', 'b:c'],
+    ]);
   });
 });

@@ -72,7 +72,5 @@ export function parseEnvelope(text: string): Envelope | undefined {
   return envelope;
 }
 
-/** A tenant id as one broker name token (NATS subjects forbid `.`, `*`, `>` and whitespace). */
-export function tenantToken(tenant: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(tenant) ? tenant : `~${Buffer.from(tenant).toString('base64url')}`;
-}
+/** A tenant id as one broker name token: built by the one key builder (`channels/channel-key.ts`). */
+export { tenantToken } from '../channels/channel-key.js';

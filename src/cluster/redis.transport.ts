@@ -4,7 +4,8 @@ import type { Envelope } from '../broadcast/envelope.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import { TransportUnavailableError } from '../errors/app.errors.js';
 import type { ClusterTransport, TransportHealth } from './cluster.transport.js';
-import { parseEnvelope, serializeEnvelope, tenantToken } from './envelope.wire.js';
+import { tenantToken } from '../channels/channel-key.js';
+import { parseEnvelope, serializeEnvelope } from './envelope.wire.js';
 import { RedisClients } from './redis.clients.js';
 
 /**

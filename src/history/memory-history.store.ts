@@ -2,6 +2,7 @@ import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/com
 import type { StreamPosition } from '../broadcast/envelope.js';
 import { randomId } from '../common/ids.js';
 import type { HistoryEntry, HistoryLimits, HistoryRead, HistoryStore } from './history.store.js';
+import { channelKey } from '../channels/channel-key.js';
 
 /** How long an idle stream's position (offset + epoch) outlives its entries before it is forgotten. */
 const META_TTL_MIN_SECONDS = 3600;
@@ -103,7 +104,7 @@ export class MemoryHistoryStore implements HistoryStore, OnModuleInit, OnModuleD
   }
 
   private stream(tenant: string, channel: string): Stream {
-    const key = `${tenant}\u0000${channel}`;
+    const key = channelKey(tenant, channel);
     let stream = this.streams.get(key);
     if (!stream) this.streams.set(key, (stream = new Stream()));
     stream.touchedAt = Date.now();
