@@ -1,4 +1,5 @@
-import type { Envelope, IdentityFilter, Target } from '../broadcast/envelope.js';
+import type { Envelope, Target } from '../broadcast/envelope.js';
+import { parseIdentityFilter } from '../broadcast/identity-filter.js';
 
 /**
  * The cluster wire format of an envelope: its JSON. A `predicate` target never gets here
@@ -37,8 +38,11 @@ function parseTarget(raw: unknown): Target | undefined {
       return isStringArray(raw.connectionIds) ? { kind: 'connections', connectionIds: raw.connectionIds } : undefined;
     case 'channel':
       return typeof raw.channel === 'string' ? { kind: 'channel', channel: raw.channel } : undefined;
-    case 'filter':
-      return isRecord(raw.filter) ? { kind: 'filter', filter: raw.filter as IdentityFilter } : undefined;
+    case 'filter': {
+      // Parsed, not cast: a string `userIds` would match substrings through `includes`.
+      const filter = parseIdentityFilter(raw.filter);
+      return filter ? { kind: 'filter', filter } : undefined;
+    }
     default:
       return undefined;
   }

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { Subject } from 'rxjs';
 import type { Envelope } from '../broadcast/envelope.js';
@@ -6,7 +6,8 @@ import { AppRegistry } from '../config/app-registry.service.js';
 import { TransportUnavailableError } from '../errors/app.errors.js';
 import type { ClusterTransport, TransportHealth } from './cluster.transport.js';
 import { tenantToken } from '../channels/channel-key.js';
-import { parseEnvelope, serializeEnvelope } from './envelope.wire.js';
+import { BrokerBodyCheck } from './broker-body.js';
+import { serializeEnvelope } from './envelope.wire.js';
 import { NatsClient } from './nats.client.js';
 
 /**
@@ -24,7 +25,8 @@ export class NatsTransport implements ClusterTransport, OnModuleInit, OnModuleDe
   private readonly subscriptions: Subscription[] = [];
   private readonly encoder = new TextEncoder();
   private pendingFlush?: Promise<void>;
-  malformed = 0;
+  /** Refused bodies: not envelopes (`malformed`), or naming another tenant than their subject (`tenantMismatches`). */
+  readonly bodies = new BrokerBodyCheck(new Logger('NatsTransport'));
 
   constructor(
     private readonly nats: NatsClient,
@@ -70,9 +72,9 @@ export class NatsTransport implements ClusterTransport, OnModuleInit, OnModuleDe
         connection.subscribe(this.nats.subject('t', tenantToken(app.id)), {
           callback: (error, message) => {
             if (error) return;
-            const envelope = parseEnvelope(message.string());
+            // The tenant is the subscription's (one subject per tenant), never the body's word for it.
+            const envelope = this.bodies.accept(app.id, message.string());
             if (envelope) this.subject.next(envelope);
-            else this.malformed++;
           },
         }),
       );
