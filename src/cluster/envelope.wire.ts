@@ -1,4 +1,5 @@
 import type { Envelope, IdentityFilter, Target } from '../broadcast/envelope.js';
+import { parseIdentityFilter } from '../broadcast/identity-filter.js';
 import { isRecord, parsePeerJson } from '../common/json.js';
 
 /**
@@ -34,8 +35,11 @@ function parseTarget(raw: unknown): Target | undefined {
       return isStringArray(raw.connectionIds) ? { kind: 'connections', connectionIds: raw.connectionIds } : undefined;
     case 'channel':
       return typeof raw.channel === 'string' ? { kind: 'channel', channel: raw.channel } : undefined;
-    case 'filter':
-      return isRecord(raw.filter) ? { kind: 'filter', filter: raw.filter as IdentityFilter } : undefined;
+    case 'filter': {
+      // Parsed, not cast: a string `userIds` would match substrings through `includes`.
+      const filter = parseIdentityFilter(raw.filter);
+      return filter ? { kind: 'filter', filter } : undefined;
+    }
     default:
       return undefined;
   }
@@ -65,7 +69,5 @@ export function parseEnvelope(text: string): Envelope | undefined {
   return envelope;
 }
 
-/** A tenant id as one broker name token (NATS subjects forbid `.`, `*`, `>` and whitespace). */
-export function tenantToken(tenant: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(tenant) ? tenant : `~${Buffer.from(tenant).toString('base64url')}`;
-}
+/** A tenant id as one broker name token: built by the one key builder (`channels/channel-key.ts`). */
+export { tenantToken } from '../channels/channel-key.js';

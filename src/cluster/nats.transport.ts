@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ErrorBoundary } from '../common/error-boundary.js';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { Subject } from 'rxjs';
@@ -6,7 +6,9 @@ import type { Envelope } from '../broadcast/envelope.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import { TransportUnavailableError } from '../errors/app.errors.js';
 import type { ClusterTransport, TransportHealth } from './cluster.transport.js';
-import { parseEnvelope, serializeEnvelope, tenantToken } from './envelope.wire.js';
+import { tenantToken } from '../channels/channel-key.js';
+import { BrokerBodyCheck } from './broker-body.js';
+import { serializeEnvelope } from './envelope.wire.js';
 import { NatsClient } from './nats.client.js';
 
 /**
@@ -24,7 +26,8 @@ export class NatsTransport implements ClusterTransport, OnModuleInit, OnModuleDe
   private readonly subscriptions: Subscription[] = [];
   private readonly encoder = new TextEncoder();
   private pendingFlush?: Promise<void>;
-  malformed = 0;
+  /** Refused bodies: not envelopes (`malformed`), or naming another tenant than their subject (`tenantMismatches`). */
+  readonly bodies = new BrokerBodyCheck(new Logger('NatsTransport'));
 
   constructor(
     private readonly nats: NatsClient,
@@ -71,10 +74,10 @@ export class NatsTransport implements ClusterTransport, OnModuleInit, OnModuleDe
         connection.subscribe(this.nats.subject('t', tenantToken(app.id)), {
           callback: (error, message) => {
             if (error) return;
+            // The tenant is the subscription's (one subject per tenant), never the body's word for it.
             try {
-              const envelope = parseEnvelope(message.string());
+              const envelope = this.bodies.accept(app.id, message.string());
               if (envelope) this.subject.next(envelope);
-              else this.malformed++;
             } catch (thrown) {
               this.boundary.report('broker', thrown, 'nats message');
             }

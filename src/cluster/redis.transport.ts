@@ -5,7 +5,9 @@ import type { Envelope } from '../broadcast/envelope.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import { TransportUnavailableError } from '../errors/app.errors.js';
 import type { ClusterTransport, TransportHealth } from './cluster.transport.js';
-import { parseEnvelope, serializeEnvelope, tenantToken } from './envelope.wire.js';
+import { tenantToken } from '../channels/channel-key.js';
+import { BrokerBodyCheck } from './broker-body.js';
+import { serializeEnvelope } from './envelope.wire.js';
 import { RedisClients } from './redis.clients.js';
 
 /**
@@ -28,19 +30,22 @@ export class RedisTransport implements ClusterTransport, OnModuleInit, OnModuleD
   private readonly subject = new Subject<Envelope>();
   readonly envelopes$ = this.subject.asObservable();
   private readonly channels: string[];
+  /** Redis channel → the tenant it carries: the tenant of a message is where it arrived, not what its body says. */
+  private readonly tenantOf = new Map<string, string>();
   private subscribed = false;
   /** Successful resubscriptions after a lost subscriber connection. */
   resubscriptions = 0;
   private subscribedOnce = false;
-  /** Messages on our channels that were not envelopes (dropped). */
-  malformed = 0;
+  /** Refused bodies: not envelopes (`malformed`), or naming another tenant (`tenantMismatches`). */
+  readonly bodies = new BrokerBodyCheck(this.logger);
 
   constructor(
     private readonly clients: RedisClients,
     apps: AppRegistry,
     private readonly boundary: ErrorBoundary,
   ) {
-    this.channels = apps.all().map((app) => clients.key('t', tenantToken(app.id)));
+    for (const app of apps.all()) this.tenantOf.set(clients.key('t', tenantToken(app.id)), app.id);
+    this.channels = [...this.tenantOf.keys()];
   }
 
   onModuleInit(): void {
@@ -51,7 +56,7 @@ export class RedisTransport implements ClusterTransport, OnModuleInit, OnModuleD
     subscriber.on('close', () => {
       this.subscribed = false;
     });
-    subscriber.on('message', (_channel: string, text: string) => this.receive(text));
+    subscriber.on('message', (channel: string, text: string) => this.receive(channel, text));
     if (subscriber.status === 'ready') this.subscribe().catch(this.boundary.catcher('broker'));
   }
 
@@ -100,14 +105,12 @@ export class RedisTransport implements ClusterTransport, OnModuleInit, OnModuleD
   }
 
   /** A broker message handler: inside the boundary, so a body that breaks the parser costs that message only. */
-  private receive(text: string): void {
+  private receive(channel: string, text: string): void {
     try {
-      const envelope = parseEnvelope(text);
-      if (!envelope) {
-        this.malformed++;
-        return;
-      }
-      this.subject.next(envelope);
+      const tenant = this.tenantOf.get(channel);
+      if (tenant === undefined) return;
+      const envelope = this.bodies.accept(tenant, text);
+      if (envelope) this.subject.next(envelope);
     } catch (error) {
       this.boundary.report('broker', error, 'redis message');
     }

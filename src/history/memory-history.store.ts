@@ -3,6 +3,7 @@ import type { StreamPosition } from '../broadcast/envelope.js';
 import { randomId } from '../common/ids.js';
 import type { HistoryBudgets, HistoryEntry, HistoryLimits, HistoryRead, HistoryStore } from './history.store.js';
 import { DEFAULT_HISTORY_BUDGETS } from './history.store.js';
+import { channelKey } from '../channels/channel-key.js';
 
 /** How long an idle stream's position (offset + epoch) outlives its entries before it is forgotten. */
 const META_TTL_MIN_SECONDS = 3600;
@@ -185,7 +186,7 @@ export class MemoryHistoryStore implements HistoryStore, OnModuleInit, OnModuleD
   }
 
   private stream(tenant: string, channel: string): Stream {
-    const key = `${tenant}\u0000${channel}`;
+    const key = channelKey(tenant, channel);
     let stream = this.streams.get(key);
     if (stream) {
       this.streams.delete(key);

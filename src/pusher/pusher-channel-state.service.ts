@@ -15,6 +15,7 @@ import type { ConnectionCounter } from './state/connection-counter.js';
 import type { OnlineUsers } from './state/online-users.js';
 import type { PresenceStore } from './state/presence.store.js';
 import { CHANNEL_OCCUPANCY, CONNECTION_COUNTER, ONLINE_USERS, PRESENCE_STORE } from './state/pusher-state.tokens.js';
+import { channelKey, keyOf, memberKey } from '../channels/channel-key.js';
 
 /** Above this many subscribers, `subscription_count` goes out at most every `COUNT_THROTTLE_MS` (Pusher's rule). */
 const COUNT_THROTTLE_ABOVE = 100;
@@ -87,7 +88,7 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
   private async subscribed(app: AppConfig, channel: string): Promise<void> {
     const { count, changed } = await this.occupancy.add(app.id, channel);
     // A pending vacancy on this node is taken back here; one on another node, by the store.
-    if (changed && hasWebhooks(channel) && !this.webhooks.cancel(`vacated:${app.id}:${channel}`)) {
+    if (changed && hasWebhooks(channel) && !this.webhooks.cancel(keyOf('vacated', channelKey(app.id, channel)))) {
       this.webhooks.emit(app, { name: 'channel_occupied', channel });
     }
     this.countChanged(app, channel, count);
@@ -96,7 +97,7 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
   private async unsubscribed(app: AppConfig, channel: string): Promise<void> {
     const { count, changed } = await this.occupancy.remove(app.id, channel);
     if (changed && hasWebhooks(channel) && this.webhooks.enabled(app, 'channel_vacated')) {
-      this.webhooks.emitLater(app, { name: 'channel_vacated', channel }, `vacated:${app.id}:${channel}`, () => this.occupancy.settleVacancy(app.id, channel));
+      this.webhooks.emitLater(app, { name: 'channel_vacated', channel }, keyOf('vacated', channelKey(app.id, channel)), () => this.occupancy.settleVacancy(app.id, channel));
     } else if (changed) {
       // Nobody waits on this vacancy: settle it now so the next subscriber counts as occupying.
       await this.occupancy.settleVacancy(app.id, channel);
@@ -121,7 +122,7 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
     this.webhooks.emitLater(
       app,
       { name: 'member_removed', channel, user_id: member.userId },
-      `member:${app.id}:${channel}:${member.userId}`,
+      keyOf('member', memberKey(app.id, channel, member.userId)),
       async () => !(await this.presence.isMember(app.id, channel, member.userId)),
     );
   }
@@ -148,7 +149,7 @@ export class PusherChannelState implements OnModuleInit, OnModuleDestroy {
     const wantsEvent = app.enableSubscriptionCount && kind !== 'presence' && kind !== 'server-to-user';
     const wantsWebhook = hasWebhooks(channel) && this.webhooks.enabled(app, 'subscription_count');
     if (!wantsEvent && !wantsWebhook) return;
-    const key = `${app.id}\u0000${channel}`;
+    const key = channelKey(app.id, channel);
     const entry = this.countThrottle.get(key) ?? { lastSentAt: 0 };
     if (count > COUNT_THROTTLE_ABOVE && Date.now() - entry.lastSentAt < COUNT_THROTTLE_MS) {
       // Trailing send with the count as it is then.

@@ -12,6 +12,7 @@ import type { PresenceMember, PresenceStore } from './state/presence.store.js';
 import { CHANNEL_CACHE, PRESENCE_STORE } from './state/pusher-state.tokens.js';
 import { dictionary } from '../common/dictionary.js';
 import { PEER_MAX_JSON_DEPTH, parseJson } from '../common/json.js';
+import { keyOf, memberKey } from '../channels/channel-key.js';
 
 /** A subscription refused with soketi's channel-scoped error (the socket stays open). */
 class SubscriptionRefused extends Error {
@@ -137,7 +138,7 @@ export class PusherSubscriptions {
           excludeConnectionId: connection.id,
         })
         .catch(() => undefined);
-      if (!this.webhooks.cancel(`member:${app.id}:${channel}:${member.userId}`)) {
+      if (!this.webhooks.cancel(keyOf('member', memberKey(app.id, channel, member.userId)))) {
         this.webhooks.emit(app, { name: 'member_added', channel, user_id: member.userId });
       }
     }

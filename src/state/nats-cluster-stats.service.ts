@@ -58,7 +58,7 @@ export class NatsClusterStats implements ClusterStats, ConnectionCounter, OnModu
   }
 
   async userConnections(tenant: string, userId: string): Promise<number> {
-    return (await this.everyNode({ op: 'stats', tenant })).reduce((sum, answer) => sum + (Number(answer.users[userId]) || 0), 0);
+    return (await this.everyNode({ op: 'stats', tenant })).reduce((sum, answer) => sum + (Object.hasOwn(answer.users, userId) ? Number(answer.users[userId]) || 0 : 0), 0);
   }
 
   nodeCount(): Promise<number> {

@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/nats-core';
 import { jetstream, JetStreamApiCodes, JetStreamApiError, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { StreamPosition } from '../broadcast/envelope.js';
-import { tenantToken } from '../cluster/envelope.wire.js';
+import { channelSubjectTokens } from '../channels/channel-key.js';
 import { NatsClient } from '../cluster/nats.client.js';
 import { randomId } from '../common/ids.js';
 import { AppRegistry } from '../config/app-registry.service.js';
@@ -275,6 +275,6 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
   }
 
   private subject(tenant: string, channel: string): string {
-    return `${this.config.clusterPrefix}.h.${tenantToken(tenant)}.${Buffer.from(channel).toString('base64url')}`;
+    return [this.config.clusterPrefix, 'h', ...channelSubjectTokens(tenant, channel)].join('.');
   }
 }

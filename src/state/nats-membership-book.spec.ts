@@ -98,6 +98,13 @@ describe('NatsMembershipBook', () => {
     expect(a.union('g', peers).map((member) => member.userId)).toEqual(['ann', 'bob']);
   });
 
+  it('keeps a departure of a user whose id is __proto__ and invents none for constructor', () => {
+    const [peer] = parseGroupAnswers([{ node: 'b', body: JSON.parse('{"members":[],"left":{"__proto__":5}}') as unknown }]);
+    expect(Object.keys(peer.answer.left)).toEqual(['__proto__']);
+    expect(peer.answer.left['__proto__']).toBe(5);
+    expect(peer.answer.left['constructor']).toBeUndefined();
+  });
+
   it('ignores malformed peer answers', () => {
     expect(parseGroupAnswers([{ node: 'x', body: 'nope' }, { node: 'y', body: { members: [{ userId: 1 }], left: { ann: 'x' } } }])).toEqual([{ node: 'y', answer: { members: [], left: {} } }]);
   });

@@ -1,6 +1,7 @@
 import { isRecord } from '../common/json.js';
 import type { PeerReply } from './nats-peers.service.js';
 import { dictionary } from '../common/dictionary.js';
+import { keyOf } from '../channels/channel-key.js';
 
 /** How long a node remembers that a user left a group here (long enough for any concurrent leave elsewhere to ask). */
 const TOMBSTONE_MS = 30_000;
@@ -72,11 +73,11 @@ export class AnswerLog {
   record(group: string, member: string, asker: string, present: boolean): void {
     const now = Date.now();
     if (this.answers.size >= 10_000) for (const [key, answer] of this.answers) if (answer.at < now - HEARD_MS) this.answers.delete(key);
-    this.answers.set(`${group}\u0000${member}\u0000${asker}`, { present, at: now });
+    this.answers.set(keyOf(group, member, asker), { present, at: now });
   }
 
   heard(group: string, member: string, asker: string): boolean | undefined {
-    const answer = this.answers.get(`${group}\u0000${member}\u0000${asker}`);
+    const answer = this.answers.get(keyOf(group, member, asker));
     return answer && answer.at >= Date.now() - HEARD_MS ? answer.present : undefined;
   }
 }

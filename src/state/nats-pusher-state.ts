@@ -9,6 +9,7 @@ import { AnswerLog, decideFirst, decideLast, NatsMembershipBook, parseGroupAnswe
 import { isRecord } from '../common/json.js';
 import { NatsPeers, type PeerQuery } from './nats-peers.service.js';
 import { dictionary } from '../common/dictionary.js';
+import { channelKey } from '../channels/channel-key.js';
 
 /*
  * Pusher's cluster-wide state over NATS: each node keeps its own share in memory and answers questions
@@ -18,7 +19,7 @@ import { dictionary } from '../common/dictionary.js';
  * holdings mirror, from which the reaper gives a dead node's share back.
  */
 
-const groupOf = (app: string, channel: string): string => `${app}\u0000${channel}`;
+const groupOf = (app: string, channel: string): string => channelKey(app, channel);
 
 /** The user a decision question is about, and who asks (see `AnswerLog`). */
 function decision(query: PeerQuery): { userId: string; asker: string } | undefined {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { StreamPosition } from '../broadcast/envelope.js';
-import { tenantToken } from '../cluster/envelope.wire.js';
+import { redisKeyParts } from '../channels/channel-key.js';
 import { RedisClients } from '../cluster/redis.clients.js';
 import { randomId } from '../common/ids.js';
 import { HeraldConfig } from '../config/herald-config.js';
@@ -117,6 +117,6 @@ export class RedisHistoryStore implements HistoryStore {
   }
 
   private keys(tenant: string, channel: string): [string, string] {
-    return [this.clients.key('h', 'm', tenantToken(tenant), channel), this.clients.key('h', 'e', tenantToken(tenant), channel)];
+    return [this.clients.key('h', 'm', ...redisKeyParts(tenant, channel)), this.clients.key('h', 'e', ...redisKeyParts(tenant, channel))];
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ClusterNode } from '../cluster/cluster-node.js';
-import { tenantToken } from '../cluster/envelope.wire.js';
+import { redisKeyParts } from '../channels/channel-key.js';
 import { RedisClients } from '../cluster/redis.clients.js';
 import type { CachedEvent, ChannelCache } from '../pusher/state/channel-cache.js';
 import type { ChannelOccupancy, OccupancyChange } from '../pusher/state/channel-occupancy.js';
@@ -87,24 +87,24 @@ export class RedisStateKeys {
   ) {}
 
   presence(app: string, channel: string): [string, string, string] {
-    const base = (part: string) => this.clients.key('pr', part, tenantToken(app), channel);
+    const base = (part: string) => this.clients.key('pr', part, ...redisKeyParts(app, channel));
     return [base('c'), base('u'), base('i')];
   }
 
   occupancy(app: string): string {
-    return this.clients.key('occ', tenantToken(app));
+    return this.clients.key('occ', ...redisKeyParts(app));
   }
 
   online(app: string, userId: string): string {
-    return this.clients.key('on', tenantToken(app), userId);
+    return this.clients.key('on', ...redisKeyParts(app, userId));
   }
 
   vacancy(app: string, channel: string): string {
-    return this.clients.key('vac', tenantToken(app), channel);
+    return this.clients.key('vac', ...redisKeyParts(app, channel));
   }
 
   cache(app: string, channel: string): string {
-    return this.clients.key('cache', tenantToken(app), channel);
+    return this.clients.key('cache', ...redisKeyParts(app, channel));
   }
 
   /** A node-owned key (this node unless `nodeId` is given). */

@@ -4,7 +4,7 @@ import { ErrorBoundary } from '../common/error-boundary.js';
 import { Subject, takeUntil } from 'rxjs';
 import { RevocationService } from '../auth/revocation.service.js';
 import { BroadcastService } from '../broadcast/broadcast.service.js';
-import { tenantToken } from '../cluster/envelope.wire.js';
+import { redisKeyParts } from '../channels/channel-key.js';
 import { RedisClients } from '../cluster/redis.clients.js';
 import { AppRegistry } from '../config/app-registry.service.js';
 import { HeraldConfig } from '../config/herald-config.js';
@@ -84,6 +84,6 @@ export class RedisRevocationSync implements OnModuleInit, OnModuleDestroy {
   }
 
   private key(tenant: string): string {
-    return this.clients.key('rev', tenantToken(tenant));
+    return this.clients.key('rev', ...redisKeyParts(tenant));
   }
 }

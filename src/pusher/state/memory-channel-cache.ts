@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CachedEvent, ChannelCache } from './channel-cache.js';
+import { channelKey } from '../../channels/channel-key.js';
 
 /** Single-node `ChannelCache`; expired entries are dropped when read. */
 @Injectable()
@@ -7,11 +8,11 @@ export class MemoryChannelCache implements ChannelCache {
   private readonly entries = new Map<string, { event: CachedEvent; expiresAt: number }>();
 
   async set(app: string, channel: string, event: CachedEvent, ttlSeconds: number): Promise<void> {
-    this.entries.set(`${app}\u0000${channel}`, { event, expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.entries.set(channelKey(app, channel), { event, expiresAt: Date.now() + ttlSeconds * 1000 });
   }
 
   async get(app: string, channel: string): Promise<{ event: CachedEvent; ttlSeconds: number } | undefined> {
-    const key = `${app}\u0000${channel}`;
+    const key = channelKey(app, channel);
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     const remaining = entry.expiresAt - Date.now();

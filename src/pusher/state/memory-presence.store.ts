@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { PresenceJoinResult, PresenceMember, PresenceStore } from './presence.store.js';
+import { channelKey } from '../../channels/channel-key.js';
 
 interface MemberEntry {
   info: unknown;
@@ -12,7 +13,7 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly channels = new Map<string, Map<string, MemberEntry>>();
 
   private key(app: string, channel: string): string {
-    return `${app}\u0000${channel}`;
+    return channelKey(app, channel);
   }
 
   async join(app: string, channel: string, connectionId: string, member: PresenceMember, maxMembers: number): Promise<PresenceJoinResult> {
