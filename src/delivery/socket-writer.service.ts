@@ -31,6 +31,10 @@ export const OVERFLOW_CLOSE: Readonly<Record<ProtocolName, { code: number; reaso
 
 /** After the node-wide budget is exceeded, lagging connections are skipped forward until it is this far under. */
 const NODE_RELIEF = 0.9;
+/** Meanwhile, a connection that is behind keeps only its newest broadcast while the node is over budget. */
+const RELIEF_INTERVAL_MS = 250;
+/** Sockets written per flush (per event-loop turn). */
+const FLUSH_BATCH = 1024;
 
 /**
  * The only place bytes reach sockets: broadcasts, replies, acks and replays alike. Frames are queued
@@ -125,13 +129,24 @@ export class SocketWriter implements OutboundPath {
   flush(): void {
     this.flushScheduled = false;
     const dirty = this.dirty;
-    this.dirty = [];
-    for (const connection of dirty) {
+    // At most FLUSH_BATCH sockets per turn (a syscall each): the rest go first in the next turn's flush,
+    // so a fan-out to many thousands never holds the event loop for long.
+    const count = Math.min(dirty.length, FLUSH_BATCH);
+    this.dirty = count < dirty.length ? dirty.slice(count) : [];
+    for (let i = 0; i < count; i++) {
+      const connection = dirty[i];
       connection.flushPending = false;
       this.flushConnection(connection, false);
     }
+    if (this.dirty.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAll);
+    }
     if (this.outbound > this.config.nodeOutboundBytes) this.relieveNode();
   }
+
+  /** When the last relief pass ran: it sorts the lagging connections, so it runs at most every RELIEF_INTERVAL_MS. */
+  private relievedAt = 0;
 
   /** Before a close frame: everything queued goes out first (bounded by the connection's budget). */
   flushNow(connection: Connection): void {
@@ -243,6 +258,9 @@ export class SocketWriter implements OutboundPath {
 
   /** Largest backlogs first, skip forward until the node is NODE_RELIEF of its budget. */
   private relieveNode(): void {
+    const now = performance.now();
+    if (now - this.relievedAt < RELIEF_INTERVAL_MS) return;
+    this.relievedAt = now;
     const target = this.config.nodeOutboundBytes * NODE_RELIEF;
     const laggiest = [...this.lagging].sort((a, b) => backlog(b) - backlog(a));
     for (const connection of laggiest) {
