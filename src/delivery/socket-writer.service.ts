@@ -29,6 +29,11 @@ export const OVERFLOW_CLOSE: Readonly<Record<ProtocolName, { code: number; reaso
   pusher: { code: 4100, reason: 'Over capacity: send buffer full' },
 };
 
+/** How long a connection closed for overflowing may take to read its close frame before its socket is destroyed. */
+const OVERFLOW_LINGER_MS = 5000;
+/** Shared by every overflowed socket: destroying with an error spares a new error per buffered write. */
+const OVERFLOWED = Object.freeze(Object.assign(new Error('send buffer overflowed'), { code: 'HERALD_OVERFLOWED' }));
+
 /** After the node-wide budget is exceeded, lagging connections are skipped forward until it is this far under. */
 const NODE_RELIEF = 0.9;
 /** Meanwhile, a connection that is behind keeps only its newest broadcast while the node is over budget. */
@@ -117,12 +122,11 @@ export class SocketWriter implements OutboundPath {
   }
 
   /**
-   * Whether a replay of `bytes` fits the connection's replay budget now (replay frames still queued
-   * count); the caller answers `recovered:false` instead of replaying when it does not.
+   * Replay bytes the connection may still queue (its replay budget less the replay frames still
+   * queued); a recovery that needs more answers `recovered:false` instead of replaying.
    */
-  admitsReplay(connection: Connection, bytes: number): boolean {
-    const queued = connection.outbox?.replayBytes ?? 0;
-    return queued + bytes <= this.config.connectionReplayBytes;
+  replayRoom(connection: Connection): number {
+    return Math.max(0, this.config.connectionReplayBytes - (connection.outbox?.replayBytes ?? 0));
   }
 
   /** Writes every dirty socket once. Runs after the turn's I/O callbacks, so same-turn publishes batch. */
@@ -252,8 +256,11 @@ export class SocketWriter implements OutboundPath {
     for (const observer of this.observers) observer.onOverflow?.(connection);
     this.release(connection);
     const { code, reason } = OVERFLOW_CLOSE[connection.protocol];
-    // The close frame waits behind the send buffer; a client that never reads is cut by ws's close timeout.
+    // The close frame waits behind the send buffer: a client that reads again soon gets it, one that
+    // does not is cut after OVERFLOW_LINGER_MS (not ws's 30 s close timeout).
     connection.close(code, reason);
+    const socket = connection.rawSocket;
+    if (socket) setTimeout(() => socket.destroy(OVERFLOWED), OVERFLOW_LINGER_MS).unref();
   }
 
   /** Largest backlogs first, skip forward until the node is NODE_RELIEF of its budget. */
