@@ -117,6 +117,15 @@ run.each<Kind>(['memory', 'redis', 'nats'])('HistoryStore contract: %s', (kind) 
     expect(read.entries.map((e) => e.data)).toEqual([big(19).data, big(20).data]);
   });
 
+  it('answers recovered:false instead of entries larger than the reader can take (maxBytes)', async () => {
+    const store = await node();
+    const start = await store.position('t', 'news');
+    for (let n = 1; n <= 3; n++) await store.append('t', 'news', { ...entry(n), data: { pad: 'z'.repeat(2000) } }, limits);
+    expect(await store.since('t', 'news', start, 3000)).toMatchObject({ recovered: false, entries: [], position: { offset: 3 } });
+    expect((await store.since('t', 'news', start, 100_000)).entries).toHaveLength(3);
+    expect((await store.since('t', 'news', { offset: 2, epoch: start.epoch }, 3000)).entries).toHaveLength(1);
+  });
+
   if (kind !== 'memory') {
     it('keeps one stream per channel when two nodes append at the same time, readable from either', async () => {
       const [a, b] = [await node(), await node()];

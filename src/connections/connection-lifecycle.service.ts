@@ -20,7 +20,15 @@ export interface AttachOptions<S> {
 }
 
 /** Dead peers terminated per event-loop turn, so reaping thousands never stalls the loop. */
-const REAP_BATCH = 256;
+const REAP_BATCH = 128;
+
+/**
+ * The error a reaped socket is destroyed with. Destroyed without one, a socket makes a new
+ * ERR_STREAM_DESTROYED (stack trace included) for every write still buffered in it; with one, every
+ * buffered write fails with this same object, so reaping thousands of stalled sockets costs no more
+ * than reaping idle ones.
+ */
+const REAPED = Object.freeze(Object.assign(new Error('no pong for two ping intervals'), { code: 'HERALD_REAPED' }));
 
 /**
  * Registers sockets with the registry, removes them on close or error, and keeps them alive: one
@@ -107,7 +115,9 @@ export class ConnectionLifecycle implements OnModuleInit, OnModuleDestroy {
     for (let i = from; i < end; i++) {
       const connection = dead[i];
       this.writer.release(connection);
-      connection.socket.terminate();
+      const socket = connection.rawSocket;
+      if (socket) socket.destroy(REAPED);
+      else connection.socket.terminate();
       this.registry.remove(connection, 1006);
     }
     if (end < dead.length) setImmediate(() => this.reap(dead, end));

@@ -13,8 +13,8 @@ import { closeReason } from '../common/close-reason.js';
 export interface OutboundPath {
   /** Queues a frame: `data` (a broadcast, skippable when behind), `reply` (never skipped), `replay` (recovery, never skipped). */
   enqueue(connection: Connection, frame: WireFrame, kind: FrameKind): void;
-  /** Whether a replay of `bytes` fits the connection's replay budget now. */
-  admitsReplay(connection: Connection, bytes: number): boolean;
+  /** Replay bytes the connection may still queue now (its replay budget less the replay frames queued). */
+  replayRoom(connection: Connection): number;
   /** Writes what is queued now (before a close frame, so nothing queued is overtaken by it). */
   flushNow(connection: Connection): void;
 }

@@ -29,8 +29,17 @@ export const OVERFLOW_CLOSE: Readonly<Record<ProtocolName, { code: number; reaso
   pusher: { code: 4100, reason: 'Over capacity: send buffer full' },
 };
 
+/** How long a connection closed for overflowing may take to read its close frame before its socket is destroyed. */
+const OVERFLOW_LINGER_MS = 5000;
+/** Shared by every overflowed socket: destroying with an error spares a new error per buffered write. */
+const OVERFLOWED = Object.freeze(Object.assign(new Error('send buffer overflowed'), { code: 'HERALD_OVERFLOWED' }));
+
 /** After the node-wide budget is exceeded, lagging connections are skipped forward until it is this far under. */
 const NODE_RELIEF = 0.9;
+/** Meanwhile, a connection that is behind keeps only its newest broadcast while the node is over budget. */
+const RELIEF_INTERVAL_MS = 250;
+/** Sockets written per flush (per event-loop turn). */
+const FLUSH_BATCH = 1024;
 
 /**
  * The only place bytes reach sockets: broadcasts, replies, acks and replays alike. Frames are queued
@@ -113,25 +122,35 @@ export class SocketWriter implements OutboundPath {
   }
 
   /**
-   * Whether a replay of `bytes` fits the connection's replay budget now (replay frames still queued
-   * count); the caller answers `recovered:false` instead of replaying when it does not.
+   * Replay bytes the connection may still queue (its replay budget less the replay frames still
+   * queued); a recovery that needs more answers `recovered:false` instead of replaying.
    */
-  admitsReplay(connection: Connection, bytes: number): boolean {
-    const queued = connection.outbox?.replayBytes ?? 0;
-    return queued + bytes <= this.config.connectionReplayBytes;
+  replayRoom(connection: Connection): number {
+    return Math.max(0, this.config.connectionReplayBytes - (connection.outbox?.replayBytes ?? 0));
   }
 
   /** Writes every dirty socket once. Runs after the turn's I/O callbacks, so same-turn publishes batch. */
   flush(): void {
     this.flushScheduled = false;
     const dirty = this.dirty;
-    this.dirty = [];
-    for (const connection of dirty) {
+    // At most FLUSH_BATCH sockets per turn (a syscall each): the rest go first in the next turn's flush,
+    // so a fan-out to many thousands never holds the event loop for long.
+    const count = Math.min(dirty.length, FLUSH_BATCH);
+    this.dirty = count < dirty.length ? dirty.slice(count) : [];
+    for (let i = 0; i < count; i++) {
+      const connection = dirty[i];
       connection.flushPending = false;
       this.flushConnection(connection, false);
     }
+    if (this.dirty.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAll);
+    }
     if (this.outbound > this.config.nodeOutboundBytes) this.relieveNode();
   }
+
+  /** When the last relief pass ran: it sorts the lagging connections, so it runs at most every RELIEF_INTERVAL_MS. */
+  private relievedAt = 0;
 
   /** Before a close frame: everything queued goes out first (bounded by the connection's budget). */
   flushNow(connection: Connection): void {
@@ -237,12 +256,18 @@ export class SocketWriter implements OutboundPath {
     for (const observer of this.observers) observer.onOverflow?.(connection);
     this.release(connection);
     const { code, reason } = OVERFLOW_CLOSE[connection.protocol];
-    // The close frame waits behind the send buffer; a client that never reads is cut by ws's close timeout.
+    // The close frame waits behind the send buffer: a client that reads again soon gets it, one that
+    // does not is cut after OVERFLOW_LINGER_MS (not ws's 30 s close timeout).
     connection.close(code, reason);
+    const socket = connection.rawSocket;
+    if (socket) setTimeout(() => socket.destroy(OVERFLOWED), OVERFLOW_LINGER_MS).unref();
   }
 
   /** Largest backlogs first, skip forward until the node is NODE_RELIEF of its budget. */
   private relieveNode(): void {
+    const now = performance.now();
+    if (now - this.relievedAt < RELIEF_INTERVAL_MS) return;
+    this.relievedAt = now;
     const target = this.config.nodeOutboundBytes * NODE_RELIEF;
     const laggiest = [...this.lagging].sort((a, b) => backlog(b) - backlog(a));
     for (const connection of laggiest) {

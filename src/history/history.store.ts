@@ -69,5 +69,9 @@ export interface HistoryRead {
 export interface HistoryStore {
   append(tenant: string, channel: string, entry: Omit<HistoryEntry, 'offset'>, limits: HistoryLimits): Promise<StreamPosition>;
   position(tenant: string, channel: string): Promise<StreamPosition>;
-  since(tenant: string, channel: string, since: StreamPosition): Promise<HistoryRead>;
+  /**
+   * `maxBytes`: the most entry bytes (as stored) the caller can take; a read needing more answers
+   * `recovered:false` without decoding the entries (a recovery replay beyond the connection's budget).
+   */
+  since(tenant: string, channel: string, since: StreamPosition, maxBytes?: number): Promise<HistoryRead>;
 }

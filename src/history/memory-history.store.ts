@@ -158,7 +158,7 @@ export class MemoryHistoryStore implements HistoryStore, OnModuleInit, OnModuleD
     return Promise.resolve({ offset: stream.offset, epoch: stream.epoch });
   }
 
-  since(tenant: string, channel: string, since: StreamPosition): Promise<HistoryRead> {
+  since(tenant: string, channel: string, since: StreamPosition, maxBytes = Infinity): Promise<HistoryRead> {
     const stream = this.stream(tenant, channel);
     const position = { offset: stream.offset, epoch: stream.epoch };
     const lost: HistoryRead = { recovered: false, position, entries: [] };
@@ -167,6 +167,9 @@ export class MemoryHistoryStore implements HistoryStore, OnModuleInit, OnModuleD
     this.dropExpired(stream, Date.now());
     const missed = stream.offset - since.offset;
     if (stream.live() < missed) return Promise.resolve(lost);
+    let bytes = 0;
+    for (let i = stream.entries.length - missed; i < stream.entries.length; i++) bytes += stream.entries[i].bytes;
+    if (bytes > maxBytes) return Promise.resolve(lost);
     const entries: HistoryEntry[] = [];
     for (let i = stream.entries.length - missed; i < stream.entries.length; i++) {
       const stored = stream.entries[i];

@@ -7,7 +7,7 @@ import { ConnectionRegistry } from '../connections/connection-registry.service.j
 import type { HistoryRead, HistoryStore } from '../history/history.store.js';
 import { MemoryHistoryStore } from '../history/memory-history.store.js';
 import { BroadcasterCodec } from './broadcaster.codec.js';
-import { newRpcSession, type RpcSession } from './rpc.session.js';
+import { newRpcSession, RPC_PENDING_LIMIT, type RpcSession } from './rpc.session.js';
 import { RpcSubscriptions } from './rpc-subscriptions.service.js';
 
 const APP = { id: 'app', maxChannelNameLength: 200 } as AppConfig;
@@ -92,4 +92,36 @@ describe.each(['call', 'release'] as const)('RpcSubscriptions recovery (history 
     const eight = await publish(8);
     expect(JSON.parse(deliver(eight) ?? 'null')).toMatchObject({ method: 'broadcast', params: { seq: 6, offset: 8 } });
   });
+
+  if (snapshotAt === 'call') {
+    it('queues at most RPC_PENDING_LIMIT live messages behind a slow read; the older ones leave a seq gap', async () => {
+      const inner = new MemoryHistoryStore();
+      const store = new GatedStore(inner, snapshotAt);
+      const registry = new ConnectionRegistry();
+      const codec = new BroadcasterCodec();
+      const subscriptions = new RpcSubscriptions(registry, store);
+      const sent: string[] = [];
+      const socket = { readyState: 1, send: (text: string) => sent.push(text) } as unknown as WebSocket;
+      const connection = new Connection<RpcSession>('c1', { tenant: 'app', userId: 'u', scopes: ['subscribe'], authorizedChannels: ['*'] }, 'rpc', socket, codec, newRpcSession(APP, true));
+      registry.add(connection as Connection);
+      const start = await inner.position('app', 'news');
+      const pendingOutcome = subscriptions.subscribe(connection, { channel: 'news', since: start });
+      const total = RPC_PENDING_LIMIT + 72;
+      for (let n = 1; n <= total; n++) {
+        const envelope = { id: `m${n}`, tenant: 'app', target: { kind: 'channel', channel: 'news' }, event: 'e', data: { n }, createTime: 't', publishedAt: 0, origin: 'rest' } as Envelope;
+        envelope.position = await inner.append('app', 'news', { id: envelope.id, channel: 'news', event: 'e', data: { n }, createTime: 't' }, LIMITS);
+        const frame = codec.encode(envelope);
+        if (frame === null || typeof frame === 'string') throw new Error('expected a personalized frame');
+        expect(frame.render(connection as Connection)).toBeNull();
+      }
+      expect(connection.session.subscriptions.get('news')?.pending).toHaveLength(RPC_PENDING_LIMIT);
+      store.open();
+      (await pendingOutcome).afterReply?.();
+      const frames = sent.map((text) => JSON.parse(text) as { params: { seq: number; payload: { n: number } } });
+      expect(frames).toHaveLength(RPC_PENDING_LIMIT);
+      // The newest are kept, numbered after the gap the dropped ones leave.
+      expect(frames[0].params).toMatchObject({ seq: 73, payload: { n: 73 } });
+      expect(frames[frames.length - 1].params).toMatchObject({ seq: total, payload: { n: total } });
+    });
+  }
 });

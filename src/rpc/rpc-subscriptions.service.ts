@@ -81,7 +81,8 @@ export class RpcSubscriptions {
     let recovered: boolean | undefined;
     try {
       if (since) {
-        const read = await this.history.since(session.app.id, channel, since);
+        // The store refuses (recovered:false) a replay larger than the connection's replay room, before decoding it.
+        const read = await this.history.since(session.app.id, channel, since, connection.outbound?.replayRoom(connection as Connection));
         ({ position, recovered } = read);
         if (recovered) {
           const codec = connection.codec as RpcCodec;
@@ -115,7 +116,7 @@ export class RpcSubscriptions {
     if (!outbound || replay.length === 0) return true;
     let bytes = 0;
     for (const parts of replay) bytes += Buffer.byteLength(parts.head) + Buffer.byteLength(parts.tail) + 24;
-    return outbound.admitsReplay(connection as Connection, bytes);
+    return bytes <= outbound.replayRoom(connection as Connection);
   }
 
   unsubscribe(connection: RpcConnection, params: unknown): RpcOutcome {

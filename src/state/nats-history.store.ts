@@ -115,7 +115,7 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
     return this.write(subject, [], 0);
   }
 
-  async since(tenant: string, channel: string, since: StreamPosition): Promise<HistoryRead> {
+  async since(tenant: string, channel: string, since: StreamPosition, maxBytes = Infinity): Promise<HistoryRead> {
     const clients = await this.ready();
     if (!clients) return this.fallback.since(tenant, channel, since);
     const subject = this.subject(tenant, channel);
@@ -130,9 +130,12 @@ export class NatsHistoryStore implements HistoryStore, OnModuleInit {
     const now = Date.now();
     let seq = top.seq;
     let expected = top.offset;
+    let bytes = 0;
     while (expected > since.offset) {
       const message = seq > 0 ? await this.get(jsm, seq) : null;
       if (!message || Number(message.header.get(H.offset)) !== expected || message.header.get(H.epoch) !== top.epoch) return lost;
+      bytes += message.data.length;
+      if (bytes > maxBytes) return lost;
       const stored = message.json<StoredEntry[]>();
       if (!Array.isArray(stored) || stored.length !== Number(message.header.get(H.count))) return lost;
       for (let index = stored.length - 1; index >= 0 && expected > since.offset; index--, expected--) {

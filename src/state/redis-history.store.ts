@@ -90,12 +90,15 @@ export class RedisHistoryStore implements HistoryStore {
     return { offset, epoch };
   }
 
-  async since(tenant: string, channel: string, since: StreamPosition): Promise<HistoryRead> {
+  async since(tenant: string, channel: string, since: StreamPosition, maxBytes = Infinity): Promise<HistoryRead> {
     const [offset, epoch, members] = await this.read(tenant, channel, since.offset);
     const position = { offset, epoch };
     const lost: HistoryRead = { recovered: false, position, entries: [] };
     if (since.epoch !== epoch || since.offset > offset) return lost;
     if (since.offset === offset) return { recovered: true, position, entries: [] };
+    let bytes = 0;
+    for (const member of members) bytes += member.length;
+    if (bytes > maxBytes) return lost;
     const now = Date.now();
     const entries: HistoryEntry[] = [];
     for (const member of members) {

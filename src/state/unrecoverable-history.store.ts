@@ -11,7 +11,7 @@ import { MemoryHistoryStore } from '../history/memory-history.store.js';
  */
 @Injectable()
 export class UnrecoverableHistoryStore extends MemoryHistoryStore implements HistoryStore {
-  override async since(tenant: string, channel: string, _since: StreamPosition): Promise<HistoryRead> {
+  override async since(tenant: string, channel: string, _since: StreamPosition, _maxBytes?: number): Promise<HistoryRead> {
     return { recovered: false, position: await this.position(tenant, channel), entries: [] };
   }
 }
