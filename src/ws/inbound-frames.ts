@@ -1,12 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { RawData, WebSocket } from 'ws';
+import type { Socket } from 'node:net';
 import { closeReason } from '../common/close-reason.js';
 import { ErrorBoundary } from '../common/error-boundary.js';
+import { HeraldConfig } from '../config/herald-config.js';
+
+/** `ws` keeps the TCP socket private; its send buffer tells whether this client reads what it is sent. */
+interface WebSocketInternals {
+  _socket: Socket | null;
+}
 
 /** Frames one connection may have waiting before its socket is paused (TCP backpressure to the client). */
-export const INBOUND_PAUSE_FRAMES = 1024;
-/** Bytes one connection may have waiting before its socket is paused. */
-export const INBOUND_PAUSE_BYTES = 1024 * 1024;
+export const INBOUND_PAUSE_FRAMES = 256;
+/** Bytes one connection may have waiting before its socket is paused (one largest frame is always taken whole). */
+export const INBOUND_PAUSE_BYTES = 64 * 1024;
 
 /** A gateway's frame handler, bound once per connection. */
 export type FrameHandler = (data: RawData, isBinary: boolean) => void;
@@ -19,6 +26,8 @@ class InboundQueue {
   bytes = 0;
   scheduled = false;
   paused = false;
+  /** Requests held because the connection's own send buffer is behind (its replies would only pile up). */
+  held = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -68,6 +77,12 @@ function byteLength(data: RawData): number {
  * than `INBOUND_PAUSE_FRAMES` frames or `INBOUND_PAUSE_BYTES` bytes waiting has its socket paused until its
  * queue is empty, so a flooding client is held back by TCP instead of growing server memory.
  *
+ * Requests are also held while the connection's own send buffer is above `socketHighWaterMark` (the client is
+ * not reading): every request makes a reply, so handling more would only pile replies up in memory. The
+ * socket is paused and its frames wait until the send buffer drains; a pipelining client that reads slowly
+ * is slowed down by TCP, never disconnected, and a client that never reads costs at most its inbound pause
+ * bound plus one reply (the writer's reply budget stays the last resort).
+ *
  * Each handler call runs inside the ErrorBoundary: a throw is logged and counted (`where="frame"`) and
  * closes that one socket with the protocol's error code.
  */
@@ -78,7 +93,10 @@ export class InboundFrames {
   private scheduled = false;
   private readonly drain = () => this.runTurn();
 
-  constructor(private readonly boundary: ErrorBoundary) {}
+  constructor(
+    private readonly boundary: ErrorBoundary,
+    private readonly config: HeraldConfig,
+  ) {}
 
   /** Routes `socket`'s messages to `handler`, one per connection per event-loop turn. Call once per socket. */
   bind(socket: WebSocket, handler: FrameHandler, errorCode = 1011): void {
@@ -115,6 +133,7 @@ export class InboundFrames {
         queue.scheduled = false;
         continue;
       }
+      if (this.holdWhileBehind(queue)) continue;
       const data = queue.frames[queue.head];
       const isBinary = queue.binary[queue.head];
       queue.frames[queue.head] = EMPTY;
@@ -139,6 +158,34 @@ export class InboundFrames {
       this.scheduled = true;
       setImmediate(this.drain);
     }
+  }
+
+  /**
+   * True when the queue's socket has more unsent bytes than the high-water mark: its frames stay queued
+   * (socket paused) and the queue is rescheduled on the send buffer's 'drain'.
+   */
+  private holdWhileBehind(queue: InboundQueue): boolean {
+    const raw = (queue.socket as unknown as WebSocketInternals)._socket;
+    if (!raw || raw.writableLength <= this.config.socketHighWaterMark) return false;
+    queue.scheduled = false;
+    if (!queue.paused) {
+      queue.paused = true;
+      queue.socket.pause();
+    }
+    if (!queue.held) {
+      queue.held = true;
+      raw.once('drain', () => {
+        queue.held = false;
+        if (queue.socket.readyState !== 1 || queue.scheduled || queue.length === 0) return;
+        queue.scheduled = true;
+        this.ready.push(queue);
+        if (!this.scheduled) {
+          this.scheduled = true;
+          setImmediate(this.drain);
+        }
+      });
+    }
+    return true;
   }
 
   private handle(queue: InboundQueue, data: RawData, isBinary: boolean): void {
