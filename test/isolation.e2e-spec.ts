@@ -19,6 +19,8 @@ import type { TestClient } from './support/ws-client.js';
 const SEED = Number(process.env.HERALD_ISOLATION_SEED ?? 20261201);
 const DURATION_MS = Number(process.env.HERALD_ISOLATION_MS ?? 10_000);
 const MAX_CONNECTIONS = 36;
+/** Bound on each awaited answer (generous: the machine may be loaded; absence is never awaited). */
+const REPLY_MS = 10_000;
 
 const TENANTS = [0, 1, 2].map((n) => ({ id: `tenant-${n}`, key: `key-${n}`, secret: `secret-${n}`, apiKey: `api-key-${n}-0000` }));
 type Tenant = (typeof TENANTS)[number];
@@ -177,7 +179,7 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
       check(actor, frame);
     });
     if (protocol === 'pusher') {
-      const established = await client.next<{ event: string; data: string }>((f) => f.event === 'pusher:connection_established');
+      const established = await client.next<{ event: string; data: string }>((f) => f.event === 'pusher:connection_established', REPLY_MS);
       actor.socketId = (JSON.parse(established.data) as { socket_id: string }).socket_id;
     }
     actors.push(actor);
@@ -193,6 +195,7 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
       client.send({ command: 'join', broker: 'memory', topics: [channel], payload: '' });
       const answer = await client.next<{ topic: string; payload: unknown }>(
         (f) => (f.topic === '@join' || f.topic === '#join') && JSON.stringify(f.payload) === JSON.stringify([channel]),
+        REPLY_MS,
       );
       const expected = expectedJoin('topics', actor.patterns, channel);
       if ((answer.topic === '@join') !== expected) violations.push(`topics join ${channel} with ${JSON.stringify(actor.patterns)}: got ${answer.topic}, expected ${expected ? '@join' : '#join'}`);
@@ -204,9 +207,10 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
       client.send(protocol === 'rpc' ? { id, method: 'subscribe', params: { channel } } : { jsonrpc: '2.0', id, method: 'subscribe', params: { channel } });
       const reply = await client.next<{ requestId?: number; id?: number; result?: unknown; error?: unknown }>(
         (f) => (protocol === 'rpc' ? f.requestId === id : f.id === id) && ('result' in f || 'error' in f),
+        REPLY_MS,
       );
       const expected = actor.scopes.includes('subscribe') && expectedJoin(protocol, actor.patterns, channel);
-      if ((reply.result !== undefined) !== expected) violations.push(`${protocol} subscribe ${channel} with ${JSON.stringify(actor.patterns)} ${actor.scopes}: got ${JSON.stringify(reply)}, expected ${expected}`);
+      if ((reply.result !== undefined) !== expected) violations.push(`${protocol} subscribe ${channel} with ${JSON.stringify(actor.patterns)} ${actor.scopes.join(',')}: got ${JSON.stringify(reply)}, expected ${expected}`);
       if (reply.result !== undefined) actor.confirmed.add(channel);
       return;
     }
@@ -223,6 +227,7 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
     client.send({ event: 'pusher:subscribe', data });
     const answer = await client.next<{ event: string; channel?: string }>(
       (f) => (f.event === 'pusher_internal:subscription_succeeded' || f.event === 'pusher:subscription_error') && f.channel === channel,
+      REPLY_MS,
     );
     const expected = !restricted(channel) || !forged;
     const succeeded = answer.event === 'pusher_internal:subscription_succeeded';
@@ -270,8 +275,9 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
         actor.client.send(how === 'rpc' ? { id, method: 'publish', params } : { jsonrpc: '2.0', id, method: 'publish', params });
         const reply = await actor.client.next<{ requestId?: number; id?: number; result?: unknown; error?: unknown }>(
           (f) => (how === 'rpc' ? f.requestId === id : f.id === id) && ('result' in f || 'error' in f),
+          REPLY_MS,
         );
-        if ((reply.result !== undefined) !== expected) violations.push(`${how} publish ${channel} with ${JSON.stringify(actor.patterns)} ${actor.scopes}: got ${JSON.stringify(reply)}`);
+        if ((reply.result !== undefined) !== expected) violations.push(`${how} publish ${channel} with ${JSON.stringify(actor.patterns)} ${actor.scopes.join(',')}: got ${JSON.stringify(reply)}`);
         return;
       }
       case 'pusher': {
@@ -327,7 +333,7 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
       await Promise.all(
         actors
           .filter((actor) => actor.client.closeCode === undefined && actor.confirmed.has('news'))
-          .map((actor) => actor.client.next((frame) => midsIn(frame, []).includes(fences.get(actor.tenant.id) ?? ''), 5000)),
+          .map((actor) => actor.client.next((frame) => midsIn(frame, []).includes(fences.get(actor.tenant.id) ?? ''), REPLY_MS)),
       );
     } catch (error) {
       throw new Error(`seed ${SEED}, step ${steps}: ${(error as Error).message}`);
@@ -336,7 +342,7 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
     // Not vacuous: every protocol received messages, and many were checked.
     for (const protocol of PROTOCOLS) expect({ protocol, delivered: (deliveriesByProtocol.get(protocol) ?? 0) > 0 }).toEqual({ protocol, delivered: true });
     expect(actors.reduce((sum, actor) => sum + actor.received, 0)).toBeGreaterThan(100);
-    // eslint-disable-next-line no-console -- the figures of this run, for the README
-    console.log(`isolation: seed ${SEED}, ${steps} steps in ${Date.now() - started} ms, ${actors.length} connections, ${published.size} messages, ${actors.reduce((s, a) => s + a.received, 0)} deliveries checked`);
+    // The figures of this run, for the README.
+    process.stdout.write(`isolation: seed ${SEED}, ${steps} steps in ${Date.now() - started} ms, ${actors.length} connections, ${published.size} messages, ${actors.reduce((s, a) => s + a.received, 0)} deliveries checked\n`);
   }, DURATION_MS + 40_000);
 });

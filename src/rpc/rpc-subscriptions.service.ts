@@ -41,7 +41,10 @@ export class RpcSubscriptions {
     private readonly authorizer: ChannelAuthorizer,
   ) {}
 
-  /** Validates synchronously (a refused subscribe never holds the connection's later requests back). */
+  /**
+   * Validates synchronously (a refused subscribe never holds the connection's later requests back),
+   * except when a restricted name is left to the app's `authorizeUrl`.
+   */
   subscribe(connection: RpcConnection, params: unknown): Promise<RpcOutcome> {
     const session = connection.session;
     const { channel: rawChannel, since } = parseParams(subscribeParams, params);
