@@ -88,6 +88,8 @@ interface Actor {
   socketId?: string;
   /** Channels whose subscription the server confirmed on this socket. */
   confirmed: Set<string>;
+  /** RPC subscribe requests in flight: request id → channel (confirmed when the reply is read, in frame order). */
+  subscribing: Map<number, string>;
   received: number;
   nextId: number;
 }
@@ -168,7 +170,7 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
         ? `/app/${tenant.key}?protocol=7&client=js&version=8.6.0`
         : `/ws/${protocol}?app=${tenant.key}&token=${token}`;
     const client = await server.connect(path);
-    const actor: Actor = { n: actors.length, protocol, tenant, userId, patterns, scopes, client, confirmed: new Set(), received: 0, nextId: 1 };
+    const actor: Actor = { n: actors.length, protocol, tenant, userId, patterns, scopes, client, confirmed: new Set(), subscribing: new Map(), received: 0, nextId: 1 };
     client.socket.on('message', (data) => {
       let frame: unknown;
       try {
@@ -176,6 +178,9 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
       } catch {
         return;
       }
+      // A confirmation counts from its own frame on: the server may write the reply and the channel's next
+      // message in one TCP read, and both are read before the awaiting code below resumes.
+      confirmFrom(actor, frame);
       check(actor, frame);
     });
     if (protocol === 'pusher') {
@@ -184,6 +189,21 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
     }
     actors.push(actor);
   }
+
+  /** Marks a channel confirmed when `frame` is the server's confirmation of this actor's subscription. */
+  const confirmFrom = (actor: Actor, frame: unknown): void => {
+    if (typeof frame !== 'object' || frame === null) return;
+    const f = frame as { topic?: unknown; payload?: unknown; event?: unknown; channel?: unknown; requestId?: unknown; id?: unknown; result?: unknown };
+    if (actor.protocol === 'topics' && f.topic === '@join' && Array.isArray(f.payload)) {
+      for (const channel of f.payload) if (typeof channel === 'string') actor.confirmed.add(channel);
+    } else if (actor.protocol === 'pusher' && f.event === 'pusher_internal:subscription_succeeded' && typeof f.channel === 'string') {
+      actor.confirmed.add(f.channel);
+    } else if (actor.protocol === 'rpc' || actor.protocol === 'jsonrpc') {
+      const id = actor.protocol === 'rpc' ? f.requestId : f.id;
+      const channel = typeof id === 'number' ? actor.subscribing.get(id) : undefined;
+      if (channel !== undefined && f.result !== undefined) actor.confirmed.add(channel);
+    }
+  };
 
   const sign = (secret: string, key: string, text: string) => `${key}:${createHmac('sha256', secret).update(text).digest('hex')}`;
 
@@ -204,6 +224,7 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
     }
     if (protocol === 'rpc' || protocol === 'jsonrpc') {
       const id = actor.nextId++;
+      actor.subscribing.set(id, channel);
       client.send(protocol === 'rpc' ? { id, method: 'subscribe', params: { channel } } : { jsonrpc: '2.0', id, method: 'subscribe', params: { channel } });
       const reply = await client.next<{ requestId?: number; id?: number; result?: unknown; error?: unknown }>(
         (f) => (protocol === 'rpc' ? f.requestId === id : f.id === id) && ('result' in f || 'error' in f),
@@ -211,6 +232,7 @@ describe('tenant and grant isolation (randomized, seeded)', () => {
       );
       const expected = actor.scopes.includes('subscribe') && expectedJoin(protocol, actor.patterns, channel);
       if ((reply.result !== undefined) !== expected) violations.push(`${protocol} subscribe ${channel} with ${JSON.stringify(actor.patterns)} ${actor.scopes.join(',')}: got ${JSON.stringify(reply)}, expected ${expected}`);
+      actor.subscribing.delete(id);
       if (reply.result !== undefined) actor.confirmed.add(channel);
       return;
     }
