@@ -112,8 +112,16 @@ export class HeraldWsAdapter extends AbstractWsAdapter {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * Upgrades that arrive while the app closes (a client reconnecting after the drain's restart signal) get 503.
+   * Removing the listener alone is not enough: the handshake guard also listens for `upgrade`, so Node would no
+   * longer destroy such a socket itself, and the unanswered upgrade would hold `server.close()` past the grace period.
+   */
   override async dispose(): Promise<void> {
-    if (this.upgradeListener) (this.httpServer as HttpServer).off('upgrade', this.upgradeListener);
+    const server = this.httpServer as HttpServer;
+    if (this.upgradeListener) server.off('upgrade', this.upgradeListener);
+    this.upgradeListener = (_request, socket) => refuse(socket, 503);
+    server.on('upgrade', this.upgradeListener);
     this.routes.length = 0;
   }
 
