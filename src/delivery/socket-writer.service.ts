@@ -233,8 +233,9 @@ export class SocketWriter implements OutboundPath {
   private bound(connection: Connection, outbox: FrameQueue): void {
     const budget = this.config.connectionBufferBytes;
     const nodeOver = this.outbound > this.config.nodeOutboundBytes;
+    const outboxSize = this.config.outboxSize;
     while (
-      outbox.dataCount > this.config.outboxSize ||
+      outbox.dataCount > outboxSize ||
       (outbox.dataCount > 0 && connection.sentBacklog + outbox.bytes - outbox.replayBytes > budget) ||
       (nodeOver && outbox.dataCount > 1)
     ) {
