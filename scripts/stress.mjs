@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNode, stop } from '../bench/lib/children.mjs';
 import { rssBytes, openFileLimit } from '../bench/lib/proc.mjs';
+import { maskedClientFrame } from '../bench/lib/raw-ws.mjs';
 import { connectRaw } from '../bench/lib/raw-ws.mjs';
 import { signJwt } from '../bench/lib/jwt.mjs';
 
@@ -183,23 +184,7 @@ function pausedSocket(port, path) {
 
 /** A masked client text frame. */
 function maskedFrame(text) {
-  const payload = Buffer.from(text);
-  const length = payload.length;
-  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const frame = Buffer.alloc(header + 4 + length);
-  frame[0] = 0x81;
-  if (length < 126) frame[1] = 0x80 | length;
-  else if (length < 65536) {
-    frame[1] = 0x80 | 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 0x80 | 127;
-    frame.writeBigUInt64BE(BigInt(length), 2);
-  }
-  const mask = randomBytes(4);
-  mask.copy(frame, header);
-  for (let i = 0; i < length; i++) frame[header + 4 + i] = payload[i] ^ mask[i & 3];
-  return frame;
+  return maskedClientFrame(0x1, Buffer.from(text));
 }
 
 async function openMany(count, open, concurrency = 200) {
@@ -380,12 +365,11 @@ async function replyEcho() {
         'paused bus clients sending 90 × 60 KB-id frames/s': clients,
         'RSS at start': MB(server.startRss),
         'peak RSS': MB(peak),
-        'clients still connected after 20 s': remaining,
+        'clients still connected after 20 s (their requests wait while they do not read)': remaining,
         'longest event-loop stall': `${server.maxStallMs.toFixed(0)} ms`,
       },
       {
         'RSS growth < 100 MB': peak - server.startRss < 100 * 1024 * 1024,
-        'every echo client closed (budget overflow)': remaining === 0,
         'no exit': !server.exited,
       },
     );

@@ -142,26 +142,31 @@ export class RawWs {
 
   sendFrame(opcode, payload) {
     if (!this.open || this.socket.destroyed) return;
-    const len = payload.length;
-    const hdr = len < 126 ? 2 : len < 65536 ? 4 : 10;
-    const frame = Buffer.allocUnsafe(hdr + 4 + len);
-    frame[0] = 0x80 | opcode;
-    if (hdr === 2) frame[1] = 0x80 | len;
-    else if (hdr === 4) {
-      frame[1] = 0x80 | 126;
-      frame.writeUInt16BE(len, 2);
-    } else {
-      frame[1] = 0x80 | 127;
-      frame.writeBigUInt64BE(BigInt(len), 2);
-    }
-    const mask = randomBytes(4);
-    mask.copy(frame, hdr);
-    for (let i = 0; i < len; i++) frame[hdr + 4 + i] = payload[i] ^ mask[i & 3];
-    this.socket.write(frame);
+    this.socket.write(maskedClientFrame(opcode, payload));
   }
 
   terminate() {
     this.open = false;
     this.socket.destroy();
   }
+}
+
+/** A final, masked client → server frame (RFC 6455 §5.3: clients always mask). */
+export function maskedClientFrame(opcode, payload) {
+  const len = payload.length;
+  const hdr = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(hdr + 4 + len);
+  frame[0] = 0x80 | opcode;
+  if (hdr === 2) frame[1] = 0x80 | len;
+  else if (hdr === 4) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(len, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeBigUInt64BE(BigInt(len), 2);
+  }
+  const mask = randomBytes(4);
+  mask.copy(frame, hdr);
+  for (let i = 0; i < len; i++) frame[hdr + 4 + i] = payload[i] ^ mask[i & 3];
+  return frame;
 }

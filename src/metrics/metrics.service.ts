@@ -7,6 +7,7 @@ import { ConnectionRegistry } from '../connections/connection-registry.service.j
 import { PROTOCOLS } from '../connections/identity.js';
 import { LabelCache } from './label-cache.js';
 import { ERROR_SITES, type ErrorSite } from '../common/error-sites.js';
+import { rawDataLength } from '../ws/raw-data.js';
 
 /** Which limit refused something (`rate_limit_triggered_total{limit}`); a closed set keeps labels bounded. */
 export type RateLimitKind = 'ws_upgrade' | 'http' | 'frames' | 'backend_events' | 'client_events' | 'read_requests' | 'origin';
@@ -44,14 +45,6 @@ function frameHeaderBytes(length: number): number {
   return length < 126 ? 2 : length < 65536 ? 4 : 10;
 }
 
-function rawDataLength(data: RawData): number {
-  if (Array.isArray(data)) {
-    let total = 0;
-    for (const part of data) total += part.length;
-    return total;
-  }
-  return data instanceof ArrayBuffer ? data.byteLength : data.length;
-}
 
 /**
  * Every Prometheus instrument of Herald, in one registry of its own (several apps in one process, as in

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { closeReason } from '../common/close-reason.js';
 import { ErrorBoundary } from '../common/error-boundary.js';
 import { HeraldConfig } from '../config/herald-config.js';
+import { rawDataLength } from './raw-data.js';
 
 /** `ws` keeps the TCP socket private; its send buffer tells whether this client reads what it is sent. */
 interface WebSocketInternals {
@@ -55,14 +56,6 @@ class InboundQueue {
   }
 }
 
-function byteLength(data: RawData): number {
-  if (Array.isArray(data)) {
-    let total = 0;
-    for (const part of data) total += part.length;
-    return total;
-  }
-  return data instanceof ArrayBuffer ? data.byteLength : data.length;
-}
 
 /**
  * Fairness between connections, and the error boundary of every inbound frame.
@@ -108,7 +101,7 @@ export class InboundFrames {
   private push(queue: InboundQueue, data: RawData, isBinary: boolean): void {
     queue.frames.push(data);
     queue.binary.push(isBinary);
-    queue.bytes += byteLength(data);
+    queue.bytes += rawDataLength(data);
     if (!queue.paused && (queue.length > INBOUND_PAUSE_FRAMES || queue.bytes > INBOUND_PAUSE_BYTES)) {
       queue.paused = true;
       queue.socket.pause();
@@ -138,7 +131,7 @@ export class InboundFrames {
       const isBinary = queue.binary[queue.head];
       queue.frames[queue.head] = EMPTY;
       queue.head++;
-      queue.bytes -= byteLength(data);
+      queue.bytes -= rawDataLength(data);
       if (queue.head === queue.frames.length) queue.clear();
       else if (queue.head >= 64 && queue.head * 2 >= queue.frames.length) queue.compact();
       this.handle(queue, data, isBinary);
