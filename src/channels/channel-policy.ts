@@ -101,3 +101,16 @@ export function pusherSubscriptionRule(info: ChannelInfo): PusherSubscriptionRul
 export function serverToUserId(channel: string): string {
   return channel.slice(SERVER_TO_USER_PREFIX.length);
 }
+
+/**
+ * The per-connection channel cap, the same on every protocol: may a connection subscribed to `current` add
+ * `adding`? Internal `#…` channels (Pusher watchlists, set from the app's signed user data) and channels it
+ * already holds do not count. `max` -1 = no cap.
+ */
+export function channelRoom(current: ReadonlySet<string>, adding: readonly string[], max: number): boolean {
+  if (max < 0) return true;
+  let count = 0;
+  for (const channel of current) if (!channel.startsWith('#')) count++;
+  for (const channel of adding) if (!channel.startsWith('#') && !current.has(channel)) count++;
+  return count <= max;
+}

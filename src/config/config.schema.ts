@@ -87,6 +87,7 @@ export const settingsFileSchema = z
     maxBodyBytes: z.number().int().min(256).optional(),
     maxJsonDepth: z.number().int().min(8).max(MAX_JSON_DEPTH_SETTING).optional(),
     tenantBufferSize: z.number().int().min(1).optional(),
+    maxChannelsPerConnection: z.number().int().min(-1).optional(),
     revocationTtlSeconds: z.number().int().positive().optional(),
     maxTokenLifetimeSeconds: z.number().int().positive().optional(),
     jwtClockSkewSeconds: z.number().int().min(0).max(300).optional(),

@@ -93,6 +93,8 @@ export interface HeraldSettings {
   maxJsonDepth: number;
   /** Envelopes kept per tenant in the BroadcastService ring. Default 128. */
   tenantBufferSize: number;
+  /** Application channels one connection may be subscribed to at once, every protocol (`#…` internal channels excluded); -1 = no cap. Default 128 (Centrifugo's `client_channel_limit`). */
+  maxChannelsPerConnection: number;
   /**
    * How long a revocation keeps blocking older tokens. Never shorter than `maxTokenLifetimeSeconds + jwtClockSkewSeconds`
    * (the loader raises it), so an entry outlives every token it refuses. Default 86 430.
@@ -177,6 +179,7 @@ export abstract class HeraldConfig implements HeraldSettings {
   abstract maxBodyBytes: number;
   abstract maxJsonDepth: number;
   abstract tenantBufferSize: number;
+  abstract maxChannelsPerConnection: number;
   abstract revocationTtlSeconds: number;
   abstract maxTokenLifetimeSeconds: number;
   abstract jwtClockSkewSeconds: number;

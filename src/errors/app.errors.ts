@@ -37,6 +37,10 @@ export class NotFoundError extends AppError {
 export class ConflictError extends AppError {
   readonly code = 'conflict' as const;
 }
+/** A connection already holds `maxChannelsPerConnection` channels (HERALD_MAX_CHANNELS_PER_CONNECTION). */
+export class ChannelLimitReachedError extends AppError {
+  readonly code = 'limit_reached' as const;
+}
 export class RateLimitedError extends AppError {
   readonly code = 'rate_limited' as const;
   constructor(message: string, readonly retryAfterSeconds: number, details?: Record<string, unknown>) {

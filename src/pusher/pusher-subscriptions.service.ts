@@ -3,7 +3,8 @@ import { BroadcastService } from '../broadcast/broadcast.service.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
 import { WebhookService } from '../webhooks/webhook.service.js';
 import { channelInfo, channelNameProblem, type ChannelInfo } from '../channels/channel-name.js';
-import { pusherSubscriptionRule, serverToUserId } from '../channels/channel-policy.js';
+import { channelRoom, pusherSubscriptionRule, serverToUserId } from '../channels/channel-policy.js';
+import { HeraldConfig } from '../config/herald-config.js';
 import { errorFrame, pusherFrame, subscriptionErrorFrame } from './pusher.frames.js';
 import { channelStringToSign, verifyClientAuth } from './pusher-signature.js';
 import { clearAuthTimer, type PusherConnection } from './pusher-session.js';
@@ -51,6 +52,7 @@ export class PusherSubscriptions {
     private readonly webhooks: WebhookService,
     @Inject(PRESENCE_STORE) private readonly presence: PresenceStore,
     @Inject(CHANNEL_CACHE) private readonly cache: ChannelCache,
+    private readonly config: HeraldConfig,
   ) {}
 
   async subscribe(connection: PusherConnection, data: unknown): Promise<void> {
@@ -98,6 +100,10 @@ export class PusherSubscriptions {
       const members = member ? await this.presence.members(app.id, channel) : undefined;
       connection.sendText(this.succeeded(channel, members));
       return;
+    }
+
+    if (!channelRoom(connection.channels, [channel], this.config.maxChannelsPerConnection)) {
+      throw new SubscriptionRefused('LimitReached', `At most ${this.config.maxChannelsPerConnection} channels per connection`, 4100);
     }
 
     let firstJoin = false;

@@ -42,7 +42,7 @@ describe.each(['call', 'release'] as const)('RpcSubscriptions recovery (history 
     const store = new GatedStore(inner, snapshotAt);
     const registry = new ConnectionRegistry();
     const codec = new BroadcasterCodec();
-    const subscriptions = new RpcSubscriptions(registry, store, new ChannelAuthorizer({ authorizeTimeoutMs: 1000 } as HeraldConfig));
+    const subscriptions = new RpcSubscriptions(registry, store, new ChannelAuthorizer({ authorizeTimeoutMs: 1000 } as HeraldConfig), { maxChannelsPerConnection: 128 } as HeraldConfig);
     const sent: string[] = [];
     const socket = { readyState: 1, send: (text: string) => sent.push(text) } as unknown as WebSocket;
     const session: RpcSession = newRpcSession(APP, true);
@@ -99,7 +99,7 @@ describe.each(['call', 'release'] as const)('RpcSubscriptions recovery (history 
       const store = new GatedStore(inner, snapshotAt);
       const registry = new ConnectionRegistry();
       const codec = new BroadcasterCodec();
-      const subscriptions = new RpcSubscriptions(registry, store, new ChannelAuthorizer({ authorizeTimeoutMs: 1000 } as HeraldConfig));
+      const subscriptions = new RpcSubscriptions(registry, store, new ChannelAuthorizer({ authorizeTimeoutMs: 1000 } as HeraldConfig), { maxChannelsPerConnection: 128 } as HeraldConfig);
       const sent: string[] = [];
       const socket = { readyState: 1, send: (text: string) => sent.push(text) } as unknown as WebSocket;
       const connection = new Connection<RpcSession>('c1', { tenant: 'app', userId: 'u', scopes: ['subscribe'], authorizedChannels: ['*'] }, 'rpc', socket, codec, newRpcSession(APP, true));

@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { StreamPosition } from '../broadcast/envelope.js';
 import { ChannelAuthorizer } from '../channels/channel-authorizer.service.js';
+import { channelRoom } from '../channels/channel-policy.js';
+import { HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../connections/connection-registry.service.js';
-import { ConflictError, PermissionDeniedError } from '../errors/app.errors.js';
+import { ChannelLimitReachedError, ConflictError, PermissionDeniedError } from '../errors/app.errors.js';
 import type { Connection } from '../connections/connection.js';
 import { frameText } from '../delivery/ws-frame.js';
 import type { HistoryStore } from '../history/history.store.js';
@@ -39,6 +41,7 @@ export class RpcSubscriptions {
     private readonly registry: ConnectionRegistry,
     @Inject(HISTORY_STORE) private readonly history: HistoryStore,
     private readonly authorizer: ChannelAuthorizer,
+    private readonly config: HeraldConfig,
   ) {}
 
   /**
@@ -53,6 +56,9 @@ export class RpcSubscriptions {
     const identity = connection.identity;
     if (!identity.scopes.includes('subscribe')) throw new PermissionDeniedError('token scope does not include "subscribe"');
     if (session.subscriptions.has(channel)) throw new ConflictError(`already subscribed to "${channel}"`);
+    if (!channelRoom(connection.channels, [channel], this.config.maxChannelsPerConnection)) {
+      throw new ChannelLimitReachedError(`at most ${this.config.maxChannelsPerConnection} channels per connection`);
+    }
     // The one channel policy: restricted names need a grant that names them, or the app's authorizeUrl.
     const verdict = this.authorizer.authorize(connection.protocol === 'jsonrpc' ? 'jsonrpc' : 'rpc', 'subscribe', session.app, identity, [channel], session.headers);
     if (verdict === false) throw this.refused(channel);

@@ -58,6 +58,8 @@ const KIND_BY_CODE: Readonly<Record<string, RpcFaultKind>> = {
   conflict: 'conflict',
   failed_precondition: 'failed_precondition',
   rate_limited: 'rate_limited',
+  // ResourceExhausted / -32006: a quota of the connection, like the rate limits.
+  limit_reached: 'rate_limited',
 };
 
 /** The fault to send for an error a handler threw; unknown errors become `internal` (never leaked). */

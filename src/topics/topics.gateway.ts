@@ -11,6 +11,8 @@ import { LifecycleState } from '../health/lifecycle-state.service.js';
 import { FrameRateLimiter, type FrameBudget } from '../limits/frame-rate-limiter.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ErrorBoundary } from '../common/error-boundary.js';
+import { channelRoom } from '../channels/channel-policy.js';
+import { HeraldConfig } from '../config/herald-config.js';
 import { InboundFrames } from '../ws/inbound-frames.js';
 import { rawText } from '../rpc/rpc-sockets.service.js';
 import { closeReason } from '../common/close-reason.js';
@@ -60,6 +62,7 @@ export class TopicsGateway implements OnGatewayConnection {
     private readonly frameLimiter: FrameRateLimiter,
     private readonly inbound: InboundFrames,
     private readonly boundary: ErrorBoundary,
+    private readonly config: HeraldConfig,
   ) {}
 
   /** Nest calls this from an RxJS subscriber, which would rethrow asynchronously: nothing may escape it. */
@@ -133,6 +136,11 @@ export class TopicsGateway implements OnGatewayConnection {
 
   private join(connection: TopicsConnection, topics: string[]): void {
     const session = connection.session;
+    // All or nothing, as the join itself: over the per-connection channel cap, none is joined.
+    if (!channelRoom(connection.channels, topics, this.config.maxChannelsPerConnection)) {
+      connection.sendText(topicFrame(TOPIC_JOIN_DENIED, topics));
+      return;
+    }
     const verdict = this.authorizer.allowed(session.app, connection.identity, topics, session.headers);
     if (typeof verdict === 'boolean') {
       this.finishJoin(connection, topics, verdict);
