@@ -1,5 +1,5 @@
 import { eventually } from './support/eventually.js';
-import { connected, disconnectAll, pusherClient } from './support/pusher-clients.js';
+import { connected, closeAppAndClients, pusherClient } from './support/pusher-clients.js';
 import { FRAMINGS, RpcClient } from './support/rpc-framings.js';
 import { startApp, type RunningApp } from './support/start-app.js';
 import { userToken } from './support/tokens.js';
@@ -17,12 +17,7 @@ describe('channels per connection', () => {
     server = await startApp({ HERALD_MAX_CHANNELS_PER_CONNECTION: '3' });
   });
   afterEach(async () => {
-    try {
-      await Promise.all(server.clients.map((client) => client.close()));
-      await disconnectAll(pushers.splice(0), server);
-    } finally {
-      await server.close();
-    }
+    await closeAppAndClients(server, pushers);
   });
 
   it.each(FRAMINGS)('$name: the fourth subscribe is ResourceExhausted until one is left', async (framing) => {

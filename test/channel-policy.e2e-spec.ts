@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { connected, disconnectAll, once, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
+import { connected, closeAppAndClients, once, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
 import { FRAMINGS, RpcClient } from './support/rpc-framings.js';
 import { DEV_API_KEY, startApp, type RunningApp } from './support/start-app.js';
 import { userToken } from './support/tokens.js';
@@ -42,12 +42,7 @@ describe('one channel-authorization policy for every protocol', () => {
   let server: RunningApp;
   const pushers: any[] = [];
   afterEach(async () => {
-    try {
-      await Promise.all(server.clients.map((client) => client.close()));
-      await disconnectAll(pushers.splice(0), server);
-    } finally {
-      await server.close();
-    }
+    await closeAppAndClients(server, pushers);
   });
   const topics = (token: string): Promise<TestClient> => server.connect(`/ws/topics?token=${token}`);
   const joinAnswer = async (client: TestClient, names: string[]): Promise<TopicFrame> => {

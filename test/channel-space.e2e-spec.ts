@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import request from 'supertest';
 import { ConnectionRegistry } from '../src/connections/connection-registry.service.js';
 import { eventually } from './support/eventually.js';
-import { APP, connected, disconnectAll, once, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
+import { APP, connected, closeAppAndClients, once, pusherClient, serverSdk, subscribed } from './support/pusher-clients.js';
 import { RPC, RpcClient } from './support/rpc-framings.js';
 import { DEV_API_KEY, startApp, type RunningApp } from './support/start-app.js';
 import { userToken } from './support/tokens.js';
@@ -25,12 +25,7 @@ describe('one channel space: one grammar and client-chosen keys', () => {
     });
   });
   afterEach(async () => {
-    try {
-      await Promise.all(server.clients.map((client) => client.close()));
-      await disconnectAll(pushers.splice(0), server);
-    } finally {
-      await server.close();
-    }
+    await closeAppAndClients(server, pushers);
   });
 
   const raw = async (): Promise<{ client: TestClient; socketId: string }> => {

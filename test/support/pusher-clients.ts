@@ -106,6 +106,16 @@ export async function disconnectAll(clients: any[], server?: RunningApp): Promis
   if (server) await eventually(() => expect(server.app.get(ConnectionRegistry).size).toBe(0));
 }
 
+/** Ends a test's app: its raw ws clients, its pusher-js clients (until the registry is empty), then the app itself. */
+export async function closeAppAndClients(server: RunningApp, pushers: any[]): Promise<void> {
+  try {
+    await Promise.all(server.clients.map((client) => client.close()));
+    await disconnectAll(pushers.splice(0), server);
+  } finally {
+    await server.close();
+  }
+}
+
 async function disconnectClients(clients: any[]): Promise<void> {
   await Promise.all(
     clients.map(async (client) => {
