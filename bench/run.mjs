@@ -1,13 +1,13 @@
 // `npm run bench` — Herald against a naive raw-`ws` baseline, in one run (issue 2 "Performance",
 // issue 3/4 protocol modes, issue 5 `--nodes 2`). See bench/README.md for the method.
 import { parseArgs } from 'node:util';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OUT_DIR, killAll, runCommand, startNode, stop } from './lib/children.mjs';
+import { OUT_DIR, freePort, killAll, runCommand, startNode, stop } from './lib/children.mjs';
 import { cpuMicros, nowMicros, openFileLimit, rssBytes } from './lib/proc.mjs';
 import { DEV_APP } from './lib/protocols.mjs';
 import { publishAll } from './lib/publisher.mjs';
@@ -136,16 +136,6 @@ async function ensureBuilt() {
   if (!existsSync(main)) throw new Error('npm run build succeeded but dist/main.js is missing');
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function tcpReachable(host, port, timeoutMs = 2000) {
   return new Promise((resolve) => {

@@ -8,13 +8,13 @@
 // Scenarios: stalled-reader, reply-echo, replay-amplification, history-flood, half-open-upgrade, connection-churn.
 import { parseArgs } from 'node:util';
 import http from 'node:http';
-import { connect as tcpConnect, createServer } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNode, stop } from '../bench/lib/children.mjs';
+import { freePort, startNode, stop } from '../bench/lib/children.mjs';
 import { rssBytes, openFileLimit } from '../bench/lib/proc.mjs';
 import { maskedClientFrame } from '../bench/lib/raw-ws.mjs';
 import { connectRaw } from '../bench/lib/raw-ws.mjs';
@@ -45,16 +45,6 @@ const token = (claims) => signJwt({ aud: 'broadcaster', ...claims }, APP.secret)
 
 // ------------------------------------------------------------------------------------------- the server
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function newestMtime(dir) {
   let newest = 0;

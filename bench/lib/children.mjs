@@ -2,6 +2,7 @@
 // (normal end, error, SIGINT/SIGTERM, uncaught exception). Children also die on their own if the bench
 // is SIGKILLed (servers via exit-with-parent.mjs, workers via the IPC 'disconnect' event).
 import { spawn, fork } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -94,6 +95,18 @@ export function runCommand(cmd, args, { cwd, timeoutMs }) {
       clearTimeout(timer);
       if (code === 0) resolve(output);
       else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\n${output.slice(-3000)}`));
+    });
+  });
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (for a child server to listen on). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
     });
   });
 }

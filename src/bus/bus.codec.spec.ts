@@ -11,7 +11,7 @@ describe('BusCodec.parse', () => {
     expect(codec.parse(`{"id":"a","cmd":"x","data":${'['.repeat(63)}${']'.repeat(63)}}`)).toMatchObject({ ok: true });
   });
 
-  it('property: any input gives a frame or an error with a message, never a throw; accepted frames re-encode', () => {
+  it('property: every input gives a frame or an error with a message, never a throw; accepted frames re-encode', () => {
     fc.assert(
       fc.property(frames(['id', 'cmd', 'data']), (text) => {
         const parsed = codec.parse(text);

@@ -40,7 +40,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     this.logger.log(`Metrics on http://${this.config.host}:${this.port}/metrics`);
   }
 
-  /** Inside the error boundary (`where="http"`): any target, absolute-form or garbage, gets a status, never a throw. */
+  /** Inside the error boundary (`where="http"`): every target, absolute-form or garbage, gets a status, never a throw. */
   private handle(request: IncomingMessage, response: ServerResponse): void {
     try {
       const target = parseRequestTarget(request.url);

@@ -15,7 +15,7 @@ describe('parseInbound', () => {
     expect(parseInbound(JSON.stringify({ event: 'client-x', channel: 'private-a', data: deep }), 64)).toMatchObject({ ok: true, frame: { data: deep } });
   });
 
-  it('property: any input gives a frame or a message for pusher:error, never a throw; accepted frames re-encode', () => {
+  it('property: every input gives a frame or a message for pusher:error, never a throw; accepted frames re-encode', () => {
     fc.assert(
       fc.property(frames(['event', 'channel', 'data']), fc.integer({ min: 1, max: 80 }), (text, maxDepth) => {
         const parsed = parseInbound(text, maxDepth);

@@ -36,18 +36,24 @@ class GatedStore implements HistoryStore {
   }
 }
 
+/** One RPC connection subscribed through RpcSubscriptions over a gated memory store; `sent` collects its frames. */
+function setup(snapshotAt: 'call' | 'release') {
+  const inner = new MemoryHistoryStore();
+  const store = new GatedStore(inner, snapshotAt);
+  const registry = new ConnectionRegistry();
+  const codec = new BroadcasterCodec();
+  const subscriptions = new RpcSubscriptions(registry, store, new ChannelAuthorizer({ authorizeTimeoutMs: 1000 } as HeraldConfig), { maxChannelsPerConnection: 128 } as HeraldConfig);
+  const sent: string[] = [];
+  const socket = { readyState: 1, send: (text: string) => sent.push(text) } as unknown as WebSocket;
+  const session: RpcSession = newRpcSession(APP, true);
+  const connection = new Connection<RpcSession>('c1', { tenant: 'app', userId: 'u', scopes: ['subscribe'], authorizedChannels: ['*'] }, 'rpc', socket, codec, session);
+  registry.add(connection as Connection);
+  return { inner, store, registry, codec, subscriptions, sent, session, connection };
+}
+
 describe.each(['call', 'release'] as const)('RpcSubscriptions recovery (history snapshot taken at %s)', (snapshotAt) => {
   it('sends the reply, then the replay, then live messages queued during the read: in order, none lost, none doubled', async () => {
-    const inner = new MemoryHistoryStore();
-    const store = new GatedStore(inner, snapshotAt);
-    const registry = new ConnectionRegistry();
-    const codec = new BroadcasterCodec();
-    const subscriptions = new RpcSubscriptions(registry, store, new ChannelAuthorizer({ authorizeTimeoutMs: 1000 } as HeraldConfig), { maxChannelsPerConnection: 128 } as HeraldConfig);
-    const sent: string[] = [];
-    const socket = { readyState: 1, send: (text: string) => sent.push(text) } as unknown as WebSocket;
-    const session: RpcSession = newRpcSession(APP, true);
-    const connection = new Connection<RpcSession>('c1', { tenant: 'app', userId: 'u', scopes: ['subscribe'], authorizedChannels: ['*'] }, 'rpc', socket, codec, session);
-    registry.add(connection as Connection);
+    const { inner, store, registry, codec, subscriptions, sent, session, connection } = setup(snapshotAt);
 
     const publish = async (n: number): Promise<Envelope> => {
       const envelope = { id: `m${n}`, tenant: 'app', target: { kind: 'channel', channel: 'news' }, event: 'e', data: { n }, createTime: 't', publishedAt: 0, origin: 'rest' } as Envelope;
@@ -95,15 +101,7 @@ describe.each(['call', 'release'] as const)('RpcSubscriptions recovery (history 
 
   if (snapshotAt === 'call') {
     it('queues at most RPC_PENDING_LIMIT live messages behind a slow read; the older ones leave a seq gap', async () => {
-      const inner = new MemoryHistoryStore();
-      const store = new GatedStore(inner, snapshotAt);
-      const registry = new ConnectionRegistry();
-      const codec = new BroadcasterCodec();
-      const subscriptions = new RpcSubscriptions(registry, store, new ChannelAuthorizer({ authorizeTimeoutMs: 1000 } as HeraldConfig), { maxChannelsPerConnection: 128 } as HeraldConfig);
-      const sent: string[] = [];
-      const socket = { readyState: 1, send: (text: string) => sent.push(text) } as unknown as WebSocket;
-      const connection = new Connection<RpcSession>('c1', { tenant: 'app', userId: 'u', scopes: ['subscribe'], authorizedChannels: ['*'] }, 'rpc', socket, codec, newRpcSession(APP, true));
-      registry.add(connection as Connection);
+      const { inner, store, registry, codec, subscriptions, sent, connection } = setup(snapshotAt);
       const start = await inner.position('app', 'news');
       const pendingOutcome = subscriptions.subscribe(connection, { channel: 'news', since: start });
       const total = RPC_PENDING_LIMIT + 72;

@@ -16,7 +16,7 @@ describe.each([
     expect(parsed).toMatchObject({ ok: false, id, fault: { kind: 'invalid_params', field: 'params', message: expect.stringMatching(/nested deeper than 64 levels/) } });
   });
 
-  it('property: any input gives a request or a fault the codec can frame, never a throw', () => {
+  it('property: every input gives a request or a fault the codec can frame, never a throw', () => {
     fc.assert(
       fc.property(frames(['jsonrpc', 'id', 'method', 'params']), (text) => {
         const parsed = codec.parse(text);

@@ -106,7 +106,7 @@ export class RedisHistoryStore implements HistoryStore {
       const second = member.indexOf('|', first + 1);
       const expiresAt = Number(member.slice(0, first));
       const entryOffset = Number(member.slice(first + 1, second));
-      // All or nothing: any missing or expired entry in between makes the read unrecoverable.
+      // All or nothing: a missing or expired entry in between makes the read unrecoverable.
       if (expiresAt <= now || entryOffset !== since.offset + entries.length + 1) return lost;
       entries.push({ ...(JSON.parse(member.slice(second + 1)) as Omit<HistoryEntry, 'offset'>), offset: entryOffset });
     }
